@@ -1,0 +1,697 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ferry_store::*;
+use ferry_types::{AccountId, Timestamp};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
+
+use crate::rows::*;
+
+/// Which SQL engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// A Postgres server; each store is one schema.
+    Postgres,
+}
+
+/// One SQL store: the main store or a silo.
+pub struct SqlStore {
+    engine: Engine,
+    /// Reads (and, on Postgres, writes).
+    read: AnyPool,
+    /// Writes. On SQLite a single connection, so writers queue in-process
+    /// instead of failing with SQLITE_BUSY on lock upgrades.
+    write: AnyPool,
+}
+
+pub(crate) fn engine_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict(db.message().to_string());
+    }
+    StoreError::Engine(e.to_string())
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> Timestamp {
+    DateTime::<Utc>::from_timestamp_millis(v).unwrap_or_default()
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// A Postgres schema name is an identifier we build ourselves; keep it to
+/// `[a-z0-9_]` so it needs no quoting and cannot inject.
+fn valid_schema(schema: &str) -> Result<(), StoreError> {
+    if !schema.is_empty()
+        && schema.len() <= 63
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(StoreError::Engine(format!(
+            "invalid schema name {schema:?}"
+        )))
+    }
+}
+
+impl SqlStore {
+    /// Opens (creating and migrating) the SQLite store at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Engine(format!("{}: {e}", dir.display())))?;
+        }
+        let url = sqlite_url(path);
+        let opts = || {
+            AnyPoolOptions::new().after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; FULL makes a
+                    // commit durable before it returns.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
+        };
+        let write = opts()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .map_err(engine_err)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&write)
+            .await
+            .map_err(|e| StoreError::Engine(format!("migrating {}: {e}", path.display())))?;
+        let read = opts()
+            .max_connections(4)
+            .connect(&url)
+            .await
+            .map_err(engine_err)?;
+        Ok(SqlStore {
+            engine: Engine::Sqlite,
+            read,
+            write,
+        })
+    }
+
+    /// Opens (creating and migrating) the Postgres store in `schema` of the
+    /// database at `url`.
+    pub async fn open_postgres(
+        url: &str,
+        schema: &str,
+        pool_size: u32,
+    ) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        valid_schema(schema)?;
+        let setup = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(engine_err)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&setup)
+        .await
+        .map_err(engine_err)?;
+        setup.close().await;
+        let search_path = format!("SET search_path TO {schema}");
+        let pool = AnyPoolOptions::new()
+            .max_connections(pool_size)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .after_connect(move |conn, _| {
+                let sp = search_path.clone();
+                Box::pin(async move {
+                    sqlx::query(AssertSqlSafe(sp)).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(engine_err)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Engine(format!("migrating schema {schema}: {e}")))?;
+        Ok(SqlStore {
+            engine: Engine::Postgres,
+            read: pool.clone(),
+            write: pool,
+        })
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Drops a Postgres schema and everything in it (tests clean up with it).
+    pub async fn drop_postgres_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        valid_schema(schema)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(engine_err)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&pool)
+        .await
+        .map_err(engine_err)?;
+        pool.close().await;
+        Ok(())
+    }
+
+    async fn fetch_all(
+        &self,
+        q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        q.fetch_all(&self.read).await.map_err(engine_err)
+    }
+
+    async fn fetch_optional(
+        &self,
+        q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        q.fetch_optional(&self.read).await.map_err(engine_err)
+    }
+}
+
+async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Result<(), sqlx::Error> {
+    match w {
+        Write::PutAccount(a) => {
+            sqlx::query(
+                "INSERT INTO accounts (id, name, email, email_lower, tier, status, is_management, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(a.id.to_string())
+            .bind(a.name)
+            .bind(a.email.to_lowercase())
+            .bind(a.email.to_lowercase())
+            .bind(a.tier.as_str())
+            .bind(a.status)
+            .bind(i64::from(a.is_management))
+            .bind(ms(a.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutCreateAccountRequest(r) => {
+            sqlx::query(
+                "INSERT INTO create_account_requests (id, account_name, state, account_id, failure_reason, requested_at, completed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, account_id = excluded.account_id, \
+                 failure_reason = excluded.failure_reason, completed_at = excluded.completed_at",
+            )
+            .bind(r.id)
+            .bind(r.account_name)
+            .bind(r.state)
+            .bind(r.account_id.map(|a| a.to_string()))
+            .bind(r.failure_reason)
+            .bind(ms(r.requested_at))
+            .bind(r.completed_at.map(ms))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutKeyIndex(k) => {
+            sqlx::query("INSERT INTO key_index (access_key_id, account_id) VALUES ($1, $2)")
+                .bind(k.access_key_id)
+                .bind(k.account_id.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::PutAccessKey(k) => {
+            sqlx::query(
+                "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(k.access_key_id)
+            .bind(k.account_id.to_string())
+            .bind(k.user_name)
+            .bind(k.secret_access_key)
+            .bind(k.status)
+            .bind(ms(k.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutUser(u) => {
+            sqlx::query(
+                "INSERT INTO iam_users (account_id, name_lower, name, user_id, path, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(u.account_id.to_string())
+            .bind(u.name.to_lowercase())
+            .bind(u.name)
+            .bind(u.user_id)
+            .bind(u.path)
+            .bind(ms(u.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutRole(r) => {
+            sqlx::query(
+                "INSERT INTO iam_roles (account_id, name_lower, name, role_id, path, assume_role_policy, \
+                 max_session_duration, description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(r.account_id.to_string())
+            .bind(r.name.to_lowercase())
+            .bind(r.name)
+            .bind(r.role_id)
+            .bind(r.path)
+            .bind(r.assume_role_policy)
+            .bind(r.max_session_duration)
+            .bind(r.description)
+            .bind(ms(r.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutInlinePolicy(p) => {
+            sqlx::query(
+                "INSERT INTO iam_inline_policies (account_id, principal_kind, principal_lower, principal_name, policy_name, document) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (account_id, principal_kind, principal_lower, policy_name) DO UPDATE SET document = excluded.document",
+            )
+            .bind(p.account_id.to_string())
+            .bind(p.principal_kind.as_str())
+            .bind(p.principal_name.to_lowercase())
+            .bind(p.principal_name)
+            .bind(p.policy_name)
+            .bind(p.document)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::AppendAudit(events) => {
+            for e in events {
+                sqlx::query(
+                    "INSERT INTO audit_events (account_id, event_id, event_time, event_name, event_source, username, \
+                     access_key_id, read_only, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (account_id, event_id) DO NOTHING",
+                )
+                .bind(e.account_id.to_string())
+                .bind(e.event_id)
+                .bind(ms(e.event_time))
+                .bind(e.event_name)
+                .bind(e.event_source)
+                .bind(e.username)
+                .bind(e.access_key_id)
+                .bind(i64::from(e.read_only))
+                .bind(e.body)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Write::Enqueue(n) => {
+            sqlx::query(
+                "INSERT INTO outbox (account_id, kind, payload, attempts, available_at, dead) VALUES ($1, $2, $3, 0, $4, 0)",
+            )
+            .bind(n.account_id.to_string())
+            .bind(n.kind)
+            .bind(n.payload)
+            .bind(ms(n.available_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::OutboxDone(id) => {
+            sqlx::query("DELETE FROM outbox WHERE id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::OutboxRetry { id, at, error } => {
+            sqlx::query("UPDATE outbox SET available_at = $1, last_error = $2 WHERE id = $3")
+                .bind(ms(at))
+                .bind(error)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::OutboxDead { id, error } => {
+            sqlx::query("UPDATE outbox SET dead = 1, last_error = $1 WHERE id = $2")
+                .bind(error)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+const ACCOUNT_COLS: &str = "id, name, email, tier, status, is_management, created_at";
+const KEY_COLS: &str =
+    "access_key_id, account_id, user_name, secret_access_key, status, created_at";
+const OUTBOX_COLS: &str = "id, account_id, kind, payload, attempts, available_at, last_error";
+const AUDIT_COLS: &str = "account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, body";
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        if batch.0.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await.map_err(engine_err)?;
+        for w in batch.0 {
+            apply_one(&mut tx, w).await.map_err(engine_err)?;
+        }
+        tx.commit().await.map_err(engine_err)
+    }
+
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
+        self.fetch_optional(sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()))
+            .await?
+            .map(|r| account(&r))
+            .transpose()
+    }
+
+    async fn get_account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE name = $1");
+        self.fetch_optional(sqlx::query(AssertSqlSafe(sql)).bind(name.to_string()))
+            .await?
+            .map(|r| account(&r))
+            .transpose()
+    }
+
+    async fn get_account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE email_lower = $1");
+        self.fetch_optional(sqlx::query(AssertSqlSafe(sql)).bind(email.to_lowercase()))
+            .await?
+            .map(|r| account(&r))
+            .transpose()
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY created_at, id");
+        self.fetch_all(sqlx::query(AssertSqlSafe(sql)))
+            .await?
+            .iter()
+            .map(account)
+            .collect()
+    }
+
+    async fn get_create_account_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<CreateAccountRequest>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT id, account_name, state, account_id, failure_reason, requested_at, completed_at \
+                 FROM create_account_requests WHERE id = $1",
+            )
+            .bind(id.to_string()),
+        )
+        .await?
+        .map(|r| create_request(&r))
+        .transpose()
+    }
+
+    async fn get_key_index(&self, access_key_id: &str) -> Result<Option<KeyIndex>, StoreError> {
+        self.fetch_optional(
+            sqlx::query("SELECT access_key_id, account_id FROM key_index WHERE access_key_id = $1")
+                .bind(access_key_id.to_string()),
+        )
+        .await?
+        .map(|r| key_index(&r))
+        .transpose()
+    }
+
+    async fn get_access_key(
+        &self,
+        account: AccountId,
+        access_key_id: &str,
+    ) -> Result<Option<AccessKey>, StoreError> {
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM access_keys WHERE account_id = $1 AND access_key_id = $2"
+        );
+        self.fetch_optional(
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(account.to_string())
+                .bind(access_key_id.to_string()),
+        )
+        .await?
+        .map(|r| access_key(&r))
+        .transpose()
+    }
+
+    async fn list_access_keys(
+        &self,
+        account: AccountId,
+        user_name: Option<&str>,
+    ) -> Result<Vec<AccessKey>, StoreError> {
+        let rows = match user_name {
+            Some(u) => {
+                let sql = format!(
+                    "SELECT {KEY_COLS} FROM access_keys WHERE account_id = $1 AND user_name = $2 \
+                     ORDER BY created_at, access_key_id"
+                );
+                self.fetch_all(
+                    sqlx::query(AssertSqlSafe(sql))
+                        .bind(account.to_string())
+                        .bind(u.to_string()),
+                )
+                .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {KEY_COLS} FROM access_keys WHERE account_id = $1 AND user_name IS NULL \
+                     ORDER BY created_at, access_key_id"
+                );
+                self.fetch_all(sqlx::query(AssertSqlSafe(sql)).bind(account.to_string()))
+                    .await?
+            }
+        };
+        rows.iter().map(access_key).collect()
+    }
+
+    async fn get_user(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamUser>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT account_id, name, user_id, path, created_at FROM iam_users \
+                 WHERE account_id = $1 AND name_lower = $2",
+            )
+            .bind(account.to_string())
+            .bind(name.to_lowercase()),
+        )
+        .await?
+        .map(|r| user(&r))
+        .transpose()
+    }
+
+    async fn get_role(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamRole>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at \
+                 FROM iam_roles WHERE account_id = $1 AND name_lower = $2",
+            )
+            .bind(account.to_string())
+            .bind(name.to_lowercase()),
+        )
+        .await?
+        .map(|r| role(&r))
+        .transpose()
+    }
+
+    async fn list_inline_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<Vec<InlinePolicy>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, principal_kind, principal_name, policy_name, document FROM iam_inline_policies \
+                 WHERE account_id = $1 AND principal_kind = $2 AND principal_lower = $3 ORDER BY policy_name",
+            )
+            .bind(account.to_string())
+            .bind(kind.as_str())
+            .bind(principal_name.to_lowercase()),
+        )
+        .await?
+        .iter()
+        .map(inline_policy)
+        .collect()
+    }
+
+    async fn query_audit(
+        &self,
+        account: AccountId,
+        q: &AuditQuery,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        enum Arg {
+            S(String),
+            I(i64),
+        }
+        let mut clauses = vec!["account_id = $1".to_string()];
+        let mut args = vec![Arg::S(account.to_string())];
+        let mut add = |clause: &str, arg: Arg, args: &mut Vec<Arg>| {
+            args.push(arg);
+            clauses.push(clause.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(s) = q.start {
+            add("event_time >= ?", Arg::I(ms(s)), &mut args);
+        }
+        if let Some(e) = q.end {
+            add("event_time <= ?", Arg::I(ms(e)), &mut args);
+        }
+        for (col, v) in [
+            ("event_name", &q.event_name),
+            ("event_source", &q.event_source),
+            ("username", &q.username),
+            ("access_key_id", &q.access_key_id),
+            ("event_id", &q.event_id),
+        ] {
+            if let Some(v) = v {
+                add(&format!("{col} = ?"), Arg::S(v.clone()), &mut args);
+            }
+        }
+        if let Some(r) = q.read_only {
+            add("read_only = ?", Arg::I(i64::from(r)), &mut args);
+        }
+        if let Some((t, id)) = &q.before {
+            // Row-value comparison spelled out: works on both engines.
+            args.push(Arg::I(ms(*t)));
+            let n = args.len();
+            args.push(Arg::S(id.clone()));
+            clauses.push(format!(
+                "(event_time < ${n} OR (event_time = ${n} AND event_id < ${}))",
+                n + 1
+            ));
+        }
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        args.push(Arg::I(limit));
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_events WHERE {} ORDER BY event_time DESC, event_id DESC LIMIT ${}",
+            clauses.join(" AND "),
+            args.len()
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for a in args {
+            query = match a {
+                Arg::S(s) => query.bind(s),
+                Arg::I(i) => query.bind(i),
+            };
+        }
+        self.fetch_all(query)
+            .await?
+            .iter()
+            .map(audit_event)
+            .collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        // Postgres: SKIP LOCKED lets several Ferry processes share one
+        // outbox without handing an item to two of them.
+        let lock = match self.engine {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET attempts = attempts + 1, available_at = $1 WHERE id IN \
+             (SELECT id FROM outbox WHERE dead = 0 AND available_at <= $2 ORDER BY id LIMIT $3{lock}) \
+             RETURNING {OUTBOX_COLS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ms(lease_until))
+            .bind(ms(now))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.write)
+            .await
+            .map_err(engine_err)?;
+        let mut items = rows
+            .iter()
+            .map(outbox_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        items.sort_by_key(|i| i.id);
+        Ok(items)
+    }
+
+    async fn dead_outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLS} FROM outbox WHERE dead = 1 ORDER BY id");
+        self.fetch_all(sqlx::query(AssertSqlSafe(sql)))
+            .await?
+            .iter()
+            .map(outbox_item)
+            .collect()
+    }
+
+    async fn close(&self) {
+        if self.engine == Engine::Sqlite {
+            // Fold the WAL back into the database file so a clean shutdown
+            // leaves one self-contained file.
+            let _ = self.write.execute("PRAGMA wal_checkpoint(TRUNCATE)").await;
+        }
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Opens silos next to the main store: a SQLite file per siloed account
+/// under the data dir, or a Postgres schema per siloed account.
+pub enum SqlFactory {
+    /// `<data_dir>/accounts/<id>/ferry.db`.
+    Sqlite {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// Schema `<prefix><id>` in the database at `url`.
+    Postgres {
+        /// Connection URL.
+        url: String,
+        /// Schema name prefix (tests use a unique one).
+        schema_prefix: String,
+    },
+}
+
+impl SqlFactory {
+    /// Where a siloed account's SQLite file lives.
+    pub fn silo_path(data_dir: &Path, account: AccountId) -> PathBuf {
+        data_dir
+            .join("accounts")
+            .join(account.to_string())
+            .join("ferry.db")
+    }
+}
+
+#[async_trait]
+impl StoreFactory for SqlFactory {
+    async fn open_silo(&self, account: AccountId) -> Result<Arc<dyn Store>, StoreError> {
+        let store = match self {
+            SqlFactory::Sqlite { data_dir } => {
+                SqlStore::open_sqlite(&SqlFactory::silo_path(data_dir, account)).await?
+            }
+            SqlFactory::Postgres { url, schema_prefix } => {
+                SqlStore::open_postgres(url, &format!("{schema_prefix}{account}"), 4).await?
+            }
+        };
+        Ok(Arc::new(store))
+    }
+}

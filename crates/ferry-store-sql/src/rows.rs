@@ -1,0 +1,137 @@
+//! Row -> model conversions. A row that does not parse is an engine error
+//! (a corrupt store), never a panic.
+
+use ferry_store::*;
+use ferry_types::AccountId;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::engine::{engine_err, from_ms};
+
+fn s(r: &AnyRow, col: &str) -> Result<String, StoreError> {
+    r.try_get::<String, _>(col).map_err(engine_err)
+}
+
+fn os(r: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+    r.try_get::<Option<String>, _>(col).map_err(engine_err)
+}
+
+fn i(r: &AnyRow, col: &str) -> Result<i64, StoreError> {
+    r.try_get::<i64, _>(col).map_err(engine_err)
+}
+
+fn acct(r: &AnyRow, col: &str) -> Result<AccountId, StoreError> {
+    s(r, col)?
+        .parse()
+        .map_err(|e| StoreError::Engine(format!("corrupt row: {e}")))
+}
+
+pub(crate) fn account(r: &AnyRow) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: acct(r, "id")?,
+        name: s(r, "name")?,
+        email: s(r, "email")?,
+        tier: s(r, "tier")?
+            .parse()
+            .map_err(|e| StoreError::Engine(format!("corrupt row: {e}")))?,
+        status: s(r, "status")?,
+        is_management: i(r, "is_management")? != 0,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+pub(crate) fn create_request(r: &AnyRow) -> Result<CreateAccountRequest, StoreError> {
+    Ok(CreateAccountRequest {
+        id: s(r, "id")?,
+        account_name: s(r, "account_name")?,
+        state: s(r, "state")?,
+        account_id: os(r, "account_id")?
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|e| StoreError::Engine(format!("corrupt row: {e}")))?,
+        failure_reason: os(r, "failure_reason")?,
+        requested_at: from_ms(i(r, "requested_at")?),
+        completed_at: r
+            .try_get::<Option<i64>, _>("completed_at")
+            .map_err(engine_err)?
+            .map(from_ms),
+    })
+}
+
+pub(crate) fn key_index(r: &AnyRow) -> Result<KeyIndex, StoreError> {
+    Ok(KeyIndex {
+        access_key_id: s(r, "access_key_id")?,
+        account_id: acct(r, "account_id")?,
+    })
+}
+
+pub(crate) fn access_key(r: &AnyRow) -> Result<AccessKey, StoreError> {
+    Ok(AccessKey {
+        access_key_id: s(r, "access_key_id")?,
+        account_id: acct(r, "account_id")?,
+        user_name: os(r, "user_name")?,
+        secret_access_key: s(r, "secret_access_key")?,
+        status: s(r, "status")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+pub(crate) fn user(r: &AnyRow) -> Result<IamUser, StoreError> {
+    Ok(IamUser {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        user_id: s(r, "user_id")?,
+        path: s(r, "path")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+pub(crate) fn role(r: &AnyRow) -> Result<IamRole, StoreError> {
+    Ok(IamRole {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        role_id: s(r, "role_id")?,
+        path: s(r, "path")?,
+        assume_role_policy: s(r, "assume_role_policy")?,
+        max_session_duration: i(r, "max_session_duration")?,
+        description: s(r, "description")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+pub(crate) fn inline_policy(r: &AnyRow) -> Result<InlinePolicy, StoreError> {
+    Ok(InlinePolicy {
+        account_id: acct(r, "account_id")?,
+        principal_kind: PrincipalKind::parse(&s(r, "principal_kind")?)
+            .ok_or_else(|| StoreError::Engine("corrupt row: principal kind".into()))?,
+        principal_name: s(r, "principal_name")?,
+        policy_name: s(r, "policy_name")?,
+        document: s(r, "document")?,
+    })
+}
+
+pub(crate) fn audit_event(r: &AnyRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        account_id: acct(r, "account_id")?,
+        event_id: s(r, "event_id")?,
+        event_time: from_ms(i(r, "event_time")?),
+        event_name: s(r, "event_name")?,
+        event_source: s(r, "event_source")?,
+        username: s(r, "username")?,
+        access_key_id: s(r, "access_key_id")?,
+        read_only: i(r, "read_only")? != 0,
+        body: s(r, "body")?,
+    })
+}
+
+pub(crate) fn outbox_item(r: &AnyRow) -> Result<OutboxItem, StoreError> {
+    Ok(OutboxItem {
+        id: i(r, "id")?,
+        account_id: acct(r, "account_id")?,
+        kind: s(r, "kind")?,
+        payload: s(r, "payload")?,
+        attempts: i(r, "attempts")?,
+        available_at: from_ms(i(r, "available_at")?),
+        last_error: os(r, "last_error")?,
+    })
+}

@@ -1,0 +1,478 @@
+//! The conformance suite: one set of behaviours every engine must show.
+//! Engines call [`run_all`] (and [`placement`]) from their own tests; the
+//! memory engine is the reference.
+#![allow(clippy::expect_used, missing_docs)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use ferry_types::{AccountId, Tier, Timestamp};
+
+use crate::model::*;
+use crate::{Placement, Store, StoreError, StoreFactory, Write, WriteBatch};
+
+/// Whether an audit event passes a query's filters (shared by engines that
+/// filter in memory).
+pub fn audit_matches(e: &AuditEvent, q: &AuditQuery) -> bool {
+    q.start.is_none_or(|s| e.event_time >= s)
+        && q.end.is_none_or(|t| e.event_time <= t)
+        && q.event_name.as_ref().is_none_or(|v| &e.event_name == v)
+        && q.event_source.as_ref().is_none_or(|v| &e.event_source == v)
+        && q.username.as_ref().is_none_or(|v| &e.username == v)
+        && q.access_key_id
+            .as_ref()
+            .is_none_or(|v| &e.access_key_id == v)
+        && q.event_id.as_ref().is_none_or(|v| &e.event_id == v)
+        && q.read_only.is_none_or(|v| e.read_only == v)
+        && q.before
+            .as_ref()
+            .is_none_or(|(t, id)| (e.event_time, e.event_id.as_str()) < (*t, id.as_str()))
+}
+
+fn t(secs: i64) -> Timestamp {
+    Utc.timestamp_opt(1_800_000_000 + secs, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn acct(n: u64) -> AccountId {
+    format!("{:012}", 100_000_000_000 + n)
+        .parse()
+        .expect("valid id")
+}
+
+pub fn account(n: u64, name: &str, tier: Tier) -> Account {
+    Account {
+        id: acct(n),
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        tier,
+        status: "ACTIVE".into(),
+        is_management: n == 0,
+        created_at: t(n as i64),
+    }
+}
+
+fn key(account: AccountId, id: &str, user: Option<&str>, at: i64) -> AccessKey {
+    AccessKey {
+        access_key_id: id.into(),
+        account_id: account,
+        user_name: user.map(str::to_string),
+        secret_access_key: format!("secret-{id}"),
+        status: "Active".into(),
+        created_at: t(at),
+    }
+}
+
+fn audit(account: AccountId, id: &str, at: i64, name: &str, user: &str) -> AuditEvent {
+    AuditEvent {
+        account_id: account,
+        event_id: id.into(),
+        event_time: t(at),
+        event_name: name.into(),
+        event_source: "sts.amazonaws.com".into(),
+        username: user.into(),
+        access_key_id: format!("AKIA{user}"),
+        read_only: name.starts_with("Get"),
+        body: format!("{{\"eventID\":\"{id}\"}}"),
+    }
+}
+
+async fn put(s: &Arc<dyn Store>, w: Write) {
+    s.apply(WriteBatch::one(w)).await.expect("write");
+}
+
+/// Runs every check, each on a fresh store from `fresh`.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    accounts(fresh().await).await;
+    credentials(fresh().await).await;
+    iam(fresh().await).await;
+    batches_are_atomic(fresh().await).await;
+    audit_trail(fresh().await).await;
+    outbox(fresh().await).await;
+}
+
+pub async fn accounts(s: Arc<dyn Store>) {
+    put(&s, Write::PutAccount(account(0, "ops", Tier::Pooled))).await;
+    put(&s, Write::PutAccount(account(2, "beta", Tier::Siloed))).await;
+    put(&s, Write::PutAccount(account(1, "alpha", Tier::Pooled))).await;
+    let dup = s
+        .apply(WriteBatch::one(Write::PutAccount(account(
+            3,
+            "alpha",
+            Tier::Pooled,
+        ))))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let same_id = s
+        .apply(WriteBatch::one(Write::PutAccount(account(
+            1,
+            "other",
+            Tier::Pooled,
+        ))))
+        .await;
+    assert!(matches!(same_id, Err(StoreError::Conflict(_))));
+
+    let all = s.list_accounts().await.expect("list");
+    let names: Vec<_> = all.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["ops", "alpha", "beta"], "oldest first");
+    assert_eq!(
+        s.get_account(acct(2)).await.expect("get"),
+        Some(account(2, "beta", Tier::Siloed))
+    );
+    assert!(s.get_account(acct(9)).await.expect("get").is_none());
+    assert_eq!(
+        s.get_account_by_name("alpha")
+            .await
+            .expect("get")
+            .map(|a| a.id),
+        Some(acct(1))
+    );
+    assert_eq!(
+        s.get_account_by_email("BETA@example.com")
+            .await
+            .expect("get")
+            .map(|a| a.id),
+        Some(acct(2))
+    );
+
+    let req = CreateAccountRequest {
+        id: "car-1".into(),
+        account_name: "alpha".into(),
+        state: "SUCCEEDED".into(),
+        account_id: Some(acct(1)),
+        failure_reason: None,
+        requested_at: t(1),
+        completed_at: Some(t(2)),
+    };
+    put(&s, Write::PutCreateAccountRequest(req.clone())).await;
+    assert_eq!(
+        s.get_create_account_request("car-1").await.expect("get"),
+        Some(req)
+    );
+    assert!(
+        s.get_create_account_request("car-2")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+pub async fn credentials(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let idx = KeyIndex {
+        access_key_id: "AKIA1".into(),
+        account_id: a,
+    };
+    put(&s, Write::PutKeyIndex(idx.clone())).await;
+    assert!(matches!(
+        s.apply(WriteBatch::one(Write::PutKeyIndex(idx.clone())))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.get_key_index("AKIA1").await.expect("get"), Some(idx));
+    assert!(
+        s.get_key_index("akia1").await.expect("get").is_none(),
+        "ids are exact"
+    );
+
+    put(&s, Write::PutAccessKey(key(a, "AKIA1", None, 1))).await;
+    put(&s, Write::PutAccessKey(key(a, "AKIA3", Some("admin"), 3))).await;
+    put(&s, Write::PutAccessKey(key(a, "AKIA2", Some("admin"), 2))).await;
+    assert_eq!(
+        s.get_access_key(a, "AKIA1").await.expect("get"),
+        Some(key(a, "AKIA1", None, 1))
+    );
+    assert!(
+        s.get_access_key(acct(2), "AKIA1")
+            .await
+            .expect("get")
+            .is_none(),
+        "other account"
+    );
+    let admin: Vec<_> = s
+        .list_access_keys(a, Some("admin"))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|k| k.access_key_id)
+        .collect();
+    assert_eq!(admin, ["AKIA2", "AKIA3"]);
+    assert_eq!(s.list_access_keys(a, None).await.expect("list").len(), 1);
+}
+
+pub async fn iam(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let user = IamUser {
+        account_id: a,
+        name: "Admin".into(),
+        user_id: "AIDA1".into(),
+        path: "/".into(),
+        created_at: t(1),
+    };
+    put(&s, Write::PutUser(user.clone())).await;
+    let mut clash = user.clone();
+    clash.name = "admin".into();
+    assert!(
+        matches!(
+            s.apply(WriteBatch::one(Write::PutUser(clash.clone())))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "IAM names are unique case-insensitively"
+    );
+    clash.account_id = acct(2);
+    put(&s, Write::PutUser(clash)).await;
+    assert_eq!(s.get_user(a, "ADMIN").await.expect("get"), Some(user));
+
+    let role = IamRole {
+        account_id: a,
+        name: "OrganizationAccountAccessRole".into(),
+        role_id: "AROA1".into(),
+        path: "/".into(),
+        assume_role_policy: "{}".into(),
+        max_session_duration: 3600,
+        description: String::new(),
+        created_at: t(1),
+    };
+    put(&s, Write::PutRole(role.clone())).await;
+    assert_eq!(
+        s.get_role(a, "organizationaccountaccessrole")
+            .await
+            .expect("get"),
+        Some(role)
+    );
+    assert!(
+        s.get_role(acct(2), "OrganizationAccountAccessRole")
+            .await
+            .expect("get")
+            .is_none()
+    );
+
+    let pol = |name: &str, doc: &str| InlinePolicy {
+        account_id: a,
+        principal_kind: PrincipalKind::User,
+        principal_name: "Admin".into(),
+        policy_name: name.into(),
+        document: doc.into(),
+    };
+    put(&s, Write::PutInlinePolicy(pol("b", "1"))).await;
+    put(&s, Write::PutInlinePolicy(pol("a", "1"))).await;
+    put(&s, Write::PutInlinePolicy(pol("b", "2"))).await;
+    let got = s
+        .list_inline_policies(a, PrincipalKind::User, "Admin")
+        .await
+        .expect("list");
+    assert_eq!(
+        got,
+        vec![pol("a", "1"), pol("b", "2")],
+        "replaced, sorted by name"
+    );
+    assert!(
+        s.list_inline_policies(a, PrincipalKind::Role, "Admin")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+pub async fn batches_are_atomic(s: Arc<dyn Store>) {
+    put(&s, Write::PutAccount(account(1, "alpha", Tier::Pooled))).await;
+    let mut b = WriteBatch::new();
+    b.push(Write::PutAccount(account(2, "beta", Tier::Pooled)))
+        .push(Write::PutKeyIndex(KeyIndex {
+            access_key_id: "AKIAB".into(),
+            account_id: acct(2),
+        }))
+        .push(Write::Enqueue(NewOutboxItem {
+            account_id: acct(2),
+            kind: "k".into(),
+            payload: "{}".into(),
+            available_at: t(0),
+        }))
+        .push(Write::PutAccount(account(3, "alpha", Tier::Pooled)));
+    assert!(matches!(s.apply(b).await, Err(StoreError::Conflict(_))));
+    assert!(
+        s.get_account(acct(2)).await.expect("get").is_none(),
+        "nothing half-written"
+    );
+    assert!(s.get_key_index("AKIAB").await.expect("get").is_none());
+    assert!(
+        s.claim_outbox(t(10), t(20), 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+pub async fn audit_trail(s: Arc<dyn Store>) {
+    let (a, b) = (acct(1), acct(2));
+    put(
+        &s,
+        Write::AppendAudit(vec![
+            audit(a, "e1", 1, "GetCallerIdentity", "alice"),
+            audit(a, "e2", 2, "CreateAccount", "root"),
+            audit(b, "e3", 2, "GetCallerIdentity", "bob"),
+            audit(a, "e4", 3, "GetCallerIdentity", "root"),
+            audit(a, "e5", 3, "GetCallerIdentity", "alice"),
+        ]),
+    )
+    .await;
+    let ids = |v: Vec<AuditEvent>| v.into_iter().map(|e| e.event_id).collect::<Vec<_>>();
+    let all = AuditQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(s.query_audit(a, &all).await.expect("q")),
+        ["e5", "e4", "e2", "e1"],
+        "own events only, newest first"
+    );
+    let q = AuditQuery {
+        event_name: Some("GetCallerIdentity".into()),
+        username: Some("alice".into()),
+        ..all.clone()
+    };
+    assert_eq!(ids(s.query_audit(a, &q).await.expect("q")), ["e5", "e1"]);
+    let q = AuditQuery {
+        start: Some(t(2)),
+        end: Some(t(2)),
+        ..all.clone()
+    };
+    assert_eq!(ids(s.query_audit(a, &q).await.expect("q")), ["e2"]);
+    let q = AuditQuery {
+        read_only: Some(false),
+        ..all.clone()
+    };
+    assert_eq!(ids(s.query_audit(a, &q).await.expect("q")), ["e2"]);
+    let q = AuditQuery {
+        access_key_id: Some("AKIAbob".into()),
+        ..all.clone()
+    };
+    assert_eq!(ids(s.query_audit(b, &q).await.expect("q")), ["e3"]);
+    assert!(s.query_audit(a, &q).await.expect("q").is_empty());
+
+    // Pagination: pages of two, continuing after the last one seen.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let q = AuditQuery {
+            limit: 2,
+            before: before.clone(),
+            ..Default::default()
+        };
+        let page = s.query_audit(a, &q).await.expect("q");
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().expect("non-empty");
+        before = Some((last.event_time, last.event_id.clone()));
+        seen.extend(ids(page));
+    }
+    assert_eq!(seen, ["e5", "e4", "e2", "e1"]);
+}
+
+pub async fn outbox(s: Arc<dyn Store>) {
+    let a = acct(1);
+    for (kind, at) in [("one", 0), ("two", 0), ("later", 100)] {
+        put(
+            &s,
+            Write::Enqueue(NewOutboxItem {
+                account_id: a,
+                kind: kind.into(),
+                payload: format!("{{\"k\":\"{kind}\"}}"),
+                available_at: t(at),
+            }),
+        )
+        .await;
+    }
+    let claimed = s.claim_outbox(t(1), t(31), 10).await.expect("claim");
+    let kinds: Vec<_> = claimed.iter().map(|i| i.kind.as_str()).collect();
+    assert_eq!(kinds, ["one", "two"], "due items, in order");
+    assert!(claimed.iter().all(|i| i.attempts == 1));
+    assert!(
+        s.claim_outbox(t(2), t(32), 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased items are hidden"
+    );
+    put(&s, Write::OutboxDone(claimed[0].id)).await;
+    put(
+        &s,
+        Write::OutboxRetry {
+            id: claimed[1].id,
+            at: t(5),
+            error: "503".into(),
+        },
+    )
+    .await;
+    let again = s.claim_outbox(t(5), t(35), 10).await.expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].kind, "two");
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].last_error.as_deref(), Some("503"));
+    put(
+        &s,
+        Write::OutboxDead {
+            id: again[0].id,
+            error: "gave up".into(),
+        },
+    )
+    .await;
+    let after_lease = s.claim_outbox(t(200), t(230), 10).await.expect("claim");
+    let kinds: Vec<_> = after_lease.iter().map(|i| i.kind.as_str()).collect();
+    assert_eq!(kinds, ["later"], "dead and done items never come back");
+    let dead = s.dead_outbox().await.expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("gave up"));
+    // An expired lease hands the item out again (a crashed relay).
+    let retaken = s
+        .claim_outbox(t(230) + Duration::seconds(1), t(260), 10)
+        .await
+        .expect("claim");
+    assert_eq!(retaken.len(), 1);
+    assert_eq!(retaken[0].attempts, 2);
+}
+
+/// Siloed accounts' rows live in their own store; pooled ones in the main.
+pub async fn placement(main: Arc<dyn Store>, factory: Arc<dyn StoreFactory>) {
+    let p = Placement::new(main.clone(), factory);
+    let pooled = account(1, "pooled", Tier::Pooled);
+    let siloed = account(2, "siloed", Tier::Siloed);
+    for a in [&pooled, &siloed] {
+        put(&main, Write::PutAccount(a.clone())).await;
+    }
+    for a in [&pooled, &siloed] {
+        let s = p.for_account(a.id).await.expect("placement");
+        put(
+            &s,
+            Write::AppendAudit(vec![audit(a.id, &a.name, 1, "X", "u")]),
+        )
+        .await;
+    }
+    let all = AuditQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(main.query_audit(pooled.id, &all).await.expect("q").len(), 1);
+    assert!(
+        main.query_audit(siloed.id, &all)
+            .await
+            .expect("q")
+            .is_empty(),
+        "a siloed account's rows are not in the main store"
+    );
+    let silo = p.for_account(siloed.id).await.expect("placement");
+    assert_eq!(silo.query_audit(siloed.id, &all).await.expect("q").len(), 1);
+    assert!(
+        Arc::ptr_eq(&silo, &p.for_account(siloed.id).await.expect("again")),
+        "one silo instance per account"
+    );
+    assert_eq!(p.open_stores().await.len(), 2);
+}

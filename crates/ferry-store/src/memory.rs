@@ -1,0 +1,351 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use ferry_types::{AccountId, Timestamp};
+
+use crate::StoreError;
+use crate::model::*;
+use crate::placement::StoreFactory;
+use crate::repo::{Store, Write, WriteBatch};
+
+/// The in-memory engine: the reference semantics for the conformance suite
+/// and a fast store for unit tests. Nothing survives the process.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default, Clone)]
+struct Inner {
+    accounts: Vec<Account>,
+    create_requests: HashMap<String, CreateAccountRequest>,
+    key_index: HashMap<String, KeyIndex>,
+    keys: HashMap<String, AccessKey>,
+    users: Vec<IamUser>,
+    roles: Vec<IamRole>,
+    policies: Vec<InlinePolicy>,
+    audit: Vec<AuditEvent>,
+    outbox: BTreeMap<i64, (OutboxItem, bool)>,
+    next_outbox_id: i64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Engine("memory store lock poisoned".into()))
+    }
+}
+
+fn conflict(what: impl Into<String>) -> StoreError {
+    StoreError::Conflict(what.into())
+}
+
+impl Inner {
+    fn apply_one(&mut self, w: Write) -> Result<(), StoreError> {
+        match w {
+            Write::PutAccount(a) => {
+                if self
+                    .accounts
+                    .iter()
+                    .any(|x| x.id == a.id || x.name == a.name)
+                {
+                    return Err(conflict(format!("account {}", a.name)));
+                }
+                self.accounts.push(a);
+            }
+            Write::PutCreateAccountRequest(r) => {
+                self.create_requests.insert(r.id.clone(), r);
+            }
+            Write::PutKeyIndex(k) => {
+                if self.key_index.contains_key(&k.access_key_id) {
+                    return Err(conflict(format!("key {}", k.access_key_id)));
+                }
+                self.key_index.insert(k.access_key_id.clone(), k);
+            }
+            Write::PutAccessKey(k) => {
+                if self.keys.contains_key(&k.access_key_id) {
+                    return Err(conflict(format!("key {}", k.access_key_id)));
+                }
+                self.keys.insert(k.access_key_id.clone(), k);
+            }
+            Write::PutUser(u) => {
+                if self
+                    .users
+                    .iter()
+                    .any(|x| x.account_id == u.account_id && x.name.eq_ignore_ascii_case(&u.name))
+                {
+                    return Err(conflict(format!("user {}", u.name)));
+                }
+                self.users.push(u);
+            }
+            Write::PutRole(r) => {
+                if self
+                    .roles
+                    .iter()
+                    .any(|x| x.account_id == r.account_id && x.name.eq_ignore_ascii_case(&r.name))
+                {
+                    return Err(conflict(format!("role {}", r.name)));
+                }
+                self.roles.push(r);
+            }
+            Write::PutInlinePolicy(p) => {
+                self.policies.retain(|x| {
+                    !(x.account_id == p.account_id
+                        && x.principal_kind == p.principal_kind
+                        && x.principal_name == p.principal_name
+                        && x.policy_name == p.policy_name)
+                });
+                self.policies.push(p);
+            }
+            Write::AppendAudit(events) => self.audit.extend(events),
+            Write::Enqueue(n) => {
+                self.next_outbox_id += 1;
+                let id = self.next_outbox_id;
+                let item = OutboxItem {
+                    id,
+                    account_id: n.account_id,
+                    kind: n.kind,
+                    payload: n.payload,
+                    attempts: 0,
+                    available_at: n.available_at,
+                    last_error: None,
+                };
+                self.outbox.insert(id, (item, false));
+            }
+            Write::OutboxDone(id) => {
+                self.outbox.remove(&id);
+            }
+            Write::OutboxRetry { id, at, error } => {
+                if let Some((item, _)) = self.outbox.get_mut(&id) {
+                    item.available_at = at;
+                    item.last_error = Some(error);
+                }
+            }
+            Write::OutboxDead { id, error } => {
+                if let Some((item, dead)) = self.outbox.get_mut(&id) {
+                    item.last_error = Some(error);
+                    *dead = true;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        // Apply to a copy so a failing write leaves nothing half-done.
+        let mut next = inner.clone();
+        for w in batch.0 {
+            next.apply_one(w)?;
+        }
+        *inner = next;
+        Ok(())
+    }
+
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.lock()?.accounts.iter().find(|a| a.id == id).cloned())
+    }
+
+    async fn get_account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .lock()?
+            .accounts
+            .iter()
+            .find(|a| a.name == name)
+            .cloned())
+    }
+
+    async fn get_account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .lock()?
+            .accounts
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(email))
+            .cloned())
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let mut v = self.lock()?.accounts.clone();
+        v.sort_by_key(|a| (a.created_at, a.id));
+        Ok(v)
+    }
+
+    async fn get_create_account_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<CreateAccountRequest>, StoreError> {
+        Ok(self.lock()?.create_requests.get(id).cloned())
+    }
+
+    async fn get_key_index(&self, access_key_id: &str) -> Result<Option<KeyIndex>, StoreError> {
+        Ok(self.lock()?.key_index.get(access_key_id).cloned())
+    }
+
+    async fn get_access_key(
+        &self,
+        account: AccountId,
+        access_key_id: &str,
+    ) -> Result<Option<AccessKey>, StoreError> {
+        Ok(self
+            .lock()?
+            .keys
+            .get(access_key_id)
+            .filter(|k| k.account_id == account)
+            .cloned())
+    }
+
+    async fn list_access_keys(
+        &self,
+        account: AccountId,
+        user_name: Option<&str>,
+    ) -> Result<Vec<AccessKey>, StoreError> {
+        let mut keys: Vec<AccessKey> = self
+            .lock()?
+            .keys
+            .values()
+            .filter(|k| k.account_id == account && k.user_name.as_deref() == user_name)
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| {
+            (a.created_at, &a.access_key_id).cmp(&(b.created_at, &b.access_key_id))
+        });
+        Ok(keys)
+    }
+
+    async fn get_user(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamUser>, StoreError> {
+        Ok(self
+            .lock()?
+            .users
+            .iter()
+            .find(|u| u.account_id == account && u.name.eq_ignore_ascii_case(name))
+            .cloned())
+    }
+
+    async fn get_role(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamRole>, StoreError> {
+        Ok(self
+            .lock()?
+            .roles
+            .iter()
+            .find(|r| r.account_id == account && r.name.eq_ignore_ascii_case(name))
+            .cloned())
+    }
+
+    async fn list_inline_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<Vec<InlinePolicy>, StoreError> {
+        let mut v: Vec<InlinePolicy> = self
+            .lock()?
+            .policies
+            .iter()
+            .filter(|p| {
+                p.account_id == account
+                    && p.principal_kind == kind
+                    && p.principal_name.eq_ignore_ascii_case(principal_name)
+            })
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.policy_name.cmp(&b.policy_name));
+        Ok(v)
+    }
+
+    async fn query_audit(
+        &self,
+        account: AccountId,
+        q: &AuditQuery,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let inner = self.lock()?;
+        let mut v: Vec<AuditEvent> = inner
+            .audit
+            .iter()
+            .filter(|e| e.account_id == account && crate::conformance::audit_matches(e, q))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (b.event_time, &b.event_id).cmp(&(a.event_time, &a.event_id)));
+        v.truncate(q.limit);
+        Ok(v)
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut inner = self.lock()?;
+        let mut claimed = Vec::new();
+        for (item, dead) in inner.outbox.values_mut() {
+            if claimed.len() >= limit {
+                break;
+            }
+            if !*dead && item.available_at <= now {
+                item.attempts += 1;
+                item.available_at = lease_until;
+                claimed.push(item.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn dead_outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        Ok(self
+            .lock()?
+            .outbox
+            .values()
+            .filter(|(_, dead)| *dead)
+            .map(|(i, _)| i.clone())
+            .collect())
+    }
+
+    async fn close(&self) {}
+}
+
+/// Opens a fresh in-memory store per silo.
+#[derive(Default)]
+pub struct MemoryFactory;
+
+#[async_trait]
+impl StoreFactory for MemoryFactory {
+    async fn open_silo(&self, _account: AccountId) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(Arc::new(MemoryStore::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_engine_passes_the_conformance_suite() {
+        crate::conformance::run_all(|| async {
+            let s: Arc<dyn Store> = Arc::new(MemoryStore::new());
+            s
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn placement_passes_on_memory() {
+        crate::conformance::placement(Arc::new(MemoryStore::new()), Arc::new(MemoryFactory)).await;
+    }
+}

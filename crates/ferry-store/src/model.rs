@@ -1,0 +1,232 @@
+use ferry_types::{AccountId, Tier, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// An account in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// 12-digit id.
+    pub id: AccountId,
+    /// Unique, human-chosen name.
+    pub name: String,
+    /// Contact email (Organizations `Email`).
+    pub email: String,
+    /// Where its data lives.
+    pub tier: Tier,
+    /// `ACTIVE` or `SUSPENDED`.
+    pub status: String,
+    /// True for the management (operator) account.
+    pub is_management: bool,
+    /// When it joined.
+    pub created_at: Timestamp,
+}
+
+/// An Organizations `CreateAccount` request and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAccountRequest {
+    /// `car-` followed by hex.
+    pub id: String,
+    /// The account name asked for.
+    pub account_name: String,
+    /// `SUCCEEDED` or `FAILED`.
+    pub state: String,
+    /// Set when it succeeded.
+    pub account_id: Option<AccountId>,
+    /// Set when it failed (`EMAIL_ALREADY_EXISTS`, ...).
+    pub failure_reason: Option<String>,
+    /// When it was asked.
+    pub requested_at: Timestamp,
+    /// When it finished.
+    pub completed_at: Option<Timestamp>,
+}
+
+/// Where an access key id points: the only credential row in the catalog,
+/// so a siloed account's secrets stay in its own store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyIndex {
+    /// `AKIA...` / `ASIA...`.
+    pub access_key_id: String,
+    /// The account whose store holds the key.
+    pub account_id: AccountId,
+}
+
+/// A long-term access key of an IAM user or the root user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    /// `AKIA...`.
+    pub access_key_id: String,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// IAM user name; `None` for the root user.
+    pub user_name: Option<String>,
+    /// The secret. Never logged or audited.
+    pub secret_access_key: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// An IAM user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUser {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name, unique in the account (case-insensitively, as IAM).
+    pub name: String,
+    /// `AIDA...`.
+    pub user_id: String,
+    /// Path, `/` by default.
+    pub path: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// An IAM role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamRole {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name, unique in the account.
+    pub name: String,
+    /// `AROA...`.
+    pub role_id: String,
+    /// Path, `/` by default.
+    pub path: String,
+    /// The trust policy (JSON).
+    pub assume_role_policy: String,
+    /// Seconds, 3600..=43200.
+    pub max_session_duration: i64,
+    /// Free text.
+    pub description: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// What an inline or attached policy hangs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PrincipalKind {
+    /// An IAM user.
+    User,
+    /// An IAM role.
+    Role,
+    /// An IAM group.
+    Group,
+}
+
+impl PrincipalKind {
+    /// The name stored in rows.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Role => "role",
+            PrincipalKind::Group => "group",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(PrincipalKind::User),
+            "role" => Some(PrincipalKind::Role),
+            "group" => Some(PrincipalKind::Group),
+            _ => None,
+        }
+    }
+}
+
+/// An inline policy of a user, role or group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlinePolicy {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// What it is attached to.
+    pub principal_kind: PrincipalKind,
+    /// The user, role or group name.
+    pub principal_name: String,
+    /// Policy name, unique per principal.
+    pub policy_name: String,
+    /// The policy JSON.
+    pub document: String,
+}
+
+/// One audit record. `body` is the whole CloudTrail-shaped JSON; the other
+/// fields are copies of the parts `LookupEvents` filters on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// The account this copy belongs to (caller or recipient).
+    pub account_id: AccountId,
+    /// CloudTrail `eventID`.
+    pub event_id: String,
+    /// When the request was made.
+    pub event_time: Timestamp,
+    /// e.g. `GetCallerIdentity`.
+    pub event_name: String,
+    /// e.g. `sts.amazonaws.com`.
+    pub event_source: String,
+    /// The caller's user or role name (`root` for the root user).
+    pub username: String,
+    /// The access key used, if any.
+    pub access_key_id: String,
+    /// Whether the action only reads.
+    pub read_only: bool,
+    /// The CloudTrail event JSON.
+    pub body: String,
+}
+
+/// Filters for reading the audit trail. All set fields must match.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only events at or after.
+    pub start: Option<Timestamp>,
+    /// Only events at or before.
+    pub end: Option<Timestamp>,
+    /// Exact event name.
+    pub event_name: Option<String>,
+    /// Exact event source.
+    pub event_source: Option<String>,
+    /// Exact user name.
+    pub username: Option<String>,
+    /// Exact access key id.
+    pub access_key_id: Option<String>,
+    /// Exact event id.
+    pub event_id: Option<String>,
+    /// Read-only flag.
+    pub read_only: Option<bool>,
+    /// Continue strictly after this `(event_time, event_id)`, newest first.
+    pub before: Option<(Timestamp, String)>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A background delivery waiting to happen, written in the same transaction
+/// as the change that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Engine-assigned, increasing.
+    pub id: i64,
+    /// The account whose change caused it.
+    pub account_id: AccountId,
+    /// What to deliver; the relay picks a handler by kind.
+    pub kind: String,
+    /// Handler-specific payload (JSON).
+    pub payload: String,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// Not before this time.
+    pub available_at: Timestamp,
+    /// Last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// An outbox item to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboxItem {
+    /// The account whose change caused it.
+    pub account_id: AccountId,
+    /// Handler kind.
+    pub kind: String,
+    /// Payload (JSON).
+    pub payload: String,
+    /// Not before this time.
+    pub available_at: Timestamp,
+}

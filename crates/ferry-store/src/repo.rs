@@ -1,0 +1,144 @@
+use async_trait::async_trait;
+use ferry_types::{AccountId, Timestamp};
+
+use crate::StoreError;
+use crate::model::*;
+
+/// One change. Every write goes through [`Store::apply`] as part of a
+/// [`WriteBatch`], so that a change and the outbox items it causes commit
+/// together or not at all.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Insert an account; `Conflict` if the id or name exists.
+    PutAccount(Account),
+    /// Insert or replace an Organizations create request.
+    PutCreateAccountRequest(CreateAccountRequest),
+    /// Insert an access key index row; `Conflict` if the key id exists.
+    PutKeyIndex(KeyIndex),
+    /// Insert an access key; `Conflict` if the key id exists.
+    PutAccessKey(AccessKey),
+    /// Insert an IAM user; `Conflict` if the name exists in the account.
+    PutUser(IamUser),
+    /// Insert an IAM role; `Conflict` if the name exists in the account.
+    PutRole(IamRole),
+    /// Insert or replace an inline policy.
+    PutInlinePolicy(InlinePolicy),
+    /// Append audit records.
+    AppendAudit(Vec<AuditEvent>),
+    /// Enqueue a background delivery.
+    Enqueue(NewOutboxItem),
+    /// A delivery finished: remove it.
+    OutboxDone(i64),
+    /// A delivery failed: try again at `at`.
+    OutboxRetry {
+        /// Item id.
+        id: i64,
+        /// Next attempt.
+        at: Timestamp,
+        /// Why it failed.
+        error: String,
+    },
+    /// A delivery failed for good: keep it as dead, never claim it again.
+    OutboxDead {
+        /// Item id.
+        id: i64,
+        /// Why it failed.
+        error: String,
+    },
+}
+
+/// Writes applied atomically, in order.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch(pub Vec<Write>);
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a write.
+    pub fn push(&mut self, w: Write) -> &mut Self {
+        self.0.push(w);
+        self
+    }
+
+    /// A batch of one write.
+    pub fn one(w: Write) -> Self {
+        WriteBatch(vec![w])
+    }
+}
+
+/// One engine instance: the main store, or one siloed account's store. Both
+/// have the same schema; catalog tables stay empty in a silo.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies every write of the batch in one transaction, durably, before
+    /// returning.
+    async fn apply(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// An account by id.
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    /// An account by its unique name.
+    async fn get_account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError>;
+    /// An account by its email.
+    async fn get_account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+    /// All accounts, oldest first.
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// An Organizations create request.
+    async fn get_create_account_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<CreateAccountRequest>, StoreError>;
+
+    /// Which account holds a key.
+    async fn get_key_index(&self, access_key_id: &str) -> Result<Option<KeyIndex>, StoreError>;
+    /// A key in an account.
+    async fn get_access_key(
+        &self,
+        account: AccountId,
+        access_key_id: &str,
+    ) -> Result<Option<AccessKey>, StoreError>;
+    /// A user's keys (`None`: the root user's).
+    async fn list_access_keys(
+        &self,
+        account: AccountId,
+        user_name: Option<&str>,
+    ) -> Result<Vec<AccessKey>, StoreError>;
+
+    /// A user by name (case-insensitive, as IAM).
+    async fn get_user(&self, account: AccountId, name: &str)
+    -> Result<Option<IamUser>, StoreError>;
+    /// A role by name (case-insensitive, as IAM).
+    async fn get_role(&self, account: AccountId, name: &str)
+    -> Result<Option<IamRole>, StoreError>;
+    /// The inline policies of a user, role or group.
+    async fn list_inline_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<Vec<InlinePolicy>, StoreError>;
+
+    /// Audit records of one account, newest first.
+    async fn query_audit(
+        &self,
+        account: AccountId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Claims up to `limit` due outbox items: each is hidden until
+    /// `lease_until` and its attempt count is raised, so a crashed relay's
+    /// items come back by themselves.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Items that died, for inspection.
+    async fn dead_outbox(&self) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Closes connections cleanly (checkpoint, release files).
+    async fn close(&self);
+}
