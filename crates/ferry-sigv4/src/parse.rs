@@ -451,8 +451,13 @@ fn parse_query_auth(query: &str, headers: &HeaderMap) -> Result<SignedRequest, S
         Some(value) => PayloadHash::from_header_value(&value)?,
         None => match single_header(headers, "x-amz-content-sha256", query_error)? {
             Some(value) => PayloadHash::from_header_value(value)?,
-            // Presigned URLs are made before the body exists.
-            None => PayloadHash::Unsigned,
+            // S3 presigned URLs are made before the body exists and sign
+            // UNSIGNED-PAYLOAD; every other service's SDK signs the hash
+            // of the (usually empty) body, as botocore's SigV4QueryAuth.
+            None if matches!(credential.service.as_str(), "s3" | "s3-object-lambda") => {
+                PayloadHash::Unsigned
+            }
+            None => PayloadHash::Absent,
         },
     };
     Ok(SignedRequest {

@@ -238,8 +238,9 @@ pub fn sign_headers(
 /// (1..=604800) from `now`, and returns the full `path?query` to send.
 ///
 /// `headers` are the headers the holder of the URL must send (all of them are
-/// signed); `host` is taken from them or from the absolute `uri`. The payload
-/// is `UNSIGNED-PAYLOAD` unless `headers` has `x-amz-content-sha256`.
+/// signed); `host` is taken from them or from the absolute `uri`. Unless
+/// `headers` has `x-amz-content-sha256`, the payload is `UNSIGNED-PAYLOAD`
+/// for S3 and the empty body's hash for other services (as botocore signs).
 #[allow(clippy::too_many_arguments)]
 pub fn presign(
     method: &Method,
@@ -270,7 +271,9 @@ pub fn presign(
             PayloadHash::from_header_value(&value)?;
             value
         }
-        None => UNSIGNED_PAYLOAD.to_string(),
+        None if matches!(service, "s3" | "s3-object-lambda") => UNSIGNED_PAYLOAD.to_string(),
+        // Other services sign the hash of the empty body the URL is for.
+        None => crate::EMPTY_SHA256.to_string(),
     };
 
     let amz_date = format_amz_date(&now);

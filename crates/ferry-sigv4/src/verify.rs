@@ -645,8 +645,23 @@ mod tests {
                 .expect("some");
             assert_eq!(req.kind, AuthKind::Presigned);
             assert_eq!(req.security_token, c.session_token);
-            assert_eq!(req.payload, PayloadHash::Unsigned);
-            let check = |now| verify(&req, &Method::GET, &uri, &headers, SECRET, now, None);
+            let expected = if service == "s3" {
+                PayloadHash::Unsigned
+            } else {
+                PayloadHash::Absent
+            };
+            assert_eq!(req.payload, expected, "{service}");
+            let check = |now| {
+                verify(
+                    &req,
+                    &Method::GET,
+                    &uri,
+                    &headers,
+                    SECRET,
+                    now,
+                    Some(crate::EMPTY_SHA256),
+                )
+            };
             assert!(check(at(NOW)).is_ok(), "{url}");
             assert!(check(at(NOW) + TimeDelta::seconds(3600)).is_ok());
             let err = check(at(NOW) + TimeDelta::seconds(3601)).expect_err("expired");
@@ -670,8 +685,16 @@ mod tests {
                 let req = parse(&Method::GET, &bad, &headers)
                     .expect("ok")
                     .expect("some");
-                let err = verify(&req, &Method::GET, &bad, &headers, SECRET, at(NOW), None)
-                    .expect_err(from);
+                let err = verify(
+                    &req,
+                    &Method::GET,
+                    &bad,
+                    &headers,
+                    SECRET,
+                    at(NOW),
+                    Some(crate::EMPTY_SHA256),
+                )
+                .expect_err(from);
                 assert_eq!(err.code(), "SignatureDoesNotMatch", "{from}");
             }
             // The host header is signed; HTTP/2 requests may carry it in the URI only.
@@ -686,7 +709,7 @@ mod tests {
                     &HeaderMap::new(),
                     SECRET,
                     at(NOW),
-                    None
+                    Some(crate::EMPTY_SHA256)
                 )
                 .is_ok()
             );

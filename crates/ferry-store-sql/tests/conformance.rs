@@ -93,7 +93,8 @@ async fn postgres_passes_the_conformance_suite() {
         }
     })
     .await;
-    for s in schemas.lock().expect("lock").iter() {
+    let schemas = schemas.lock().expect("lock").clone();
+    for s in &schemas {
         SqlStore::drop_postgres_schema(&url, s).await.expect("drop");
     }
 }

@@ -1,0 +1,88 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use ferry_core::Ferry;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::Service;
+
+/// Size and time limits on requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body of a buffered (query/JSON) request.
+    pub max_body_bytes: usize,
+    /// Largest header section.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send its body.
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            body_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The front door: the domain, the adapters, the limits.
+pub struct FrontDoor {
+    pub(crate) ferry: Arc<Ferry>,
+    pub(crate) services: Vec<Arc<dyn Service>>,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: PrometheusHandle,
+}
+
+impl FrontDoor {
+    /// A front door over `ferry` serving `services`.
+    pub fn new(ferry: Arc<Ferry>, services: Vec<Arc<dyn Service>>, limits: Limits) -> Self {
+        FrontDoor {
+            ferry,
+            services,
+            limits,
+            metrics: crate::install_metrics(),
+        }
+    }
+
+    pub(crate) fn by_signing_name(&self, name: &str) -> Option<&Arc<dyn Service>> {
+        self.services.iter().find(|s| s.signing_name() == name)
+    }
+
+    pub(crate) fn by_target_prefix(&self, prefix: &str) -> Option<&Arc<dyn Service>> {
+        self.services.iter().find(|s| {
+            matches!(s.protocol(), crate::Protocol::Json { target_prefix, .. } if target_prefix == prefix)
+        })
+    }
+}
+
+async fn entry(
+    State(door): State<Arc<FrontDoor>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    crate::dispatch::handle(door, remote, req).await
+}
+
+/// Serves `door` on `listener` until `shutdown`; then stops accepting and
+/// waits for in-flight requests to finish.
+pub async fn serve(
+    listener: TcpListener,
+    door: Arc<FrontDoor>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = Router::new().fallback(entry).with_state(door);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+}

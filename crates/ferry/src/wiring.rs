@@ -1,0 +1,104 @@
+//! Opens the stores named by the settings and builds the domain on them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ferry_config::Settings;
+use ferry_core::audit::AuditWriter;
+use ferry_core::{Ferry, FerryOptions};
+use ferry_store::{Placement, Store, StoreFactory};
+use ferry_store_sql::{SqlFactory, SqlStore};
+
+/// The schema of the main store on Postgres; silos are `ferry_<account>`.
+const PG_MAIN_SCHEMA: &str = "ferry_main";
+const PG_SILO_PREFIX: &str = "ferry_";
+
+pub async fn open_placement(settings: &Settings) -> anyhow::Result<Arc<Placement>> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+    let (main, factory): (Arc<dyn Store>, Arc<dyn StoreFactory>) = if settings.store.is_empty() {
+        let path = settings.data_dir.join("ferry.db");
+        (
+            Arc::new(
+                SqlStore::open_sqlite(&path)
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?,
+            ),
+            Arc::new(SqlFactory::Sqlite {
+                data_dir: settings.data_dir.clone(),
+            }),
+        )
+    } else {
+        (
+            Arc::new(
+                SqlStore::open_postgres(&settings.store, PG_MAIN_SCHEMA, 16)
+                    .await
+                    .context("opening the Postgres store")?,
+            ),
+            Arc::new(SqlFactory::Postgres {
+                url: settings.store.clone(),
+                schema_prefix: PG_SILO_PREFIX.into(),
+            }),
+        )
+    };
+    let placement = Arc::new(Placement::new(main, factory));
+    placement
+        .open_all()
+        .await
+        .context("opening account silos")?;
+    Ok(placement)
+}
+
+pub async fn open_ferry(settings: &Settings) -> anyhow::Result<(Arc<Ferry>, AuditWriter)> {
+    let placement = open_placement(settings).await?;
+    Ok(Ferry::new(placement, FerryOptions::default()))
+}
+
+/// Operator credentials as written to `<data-dir>/operator.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct OperatorFile {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+pub fn operator_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("operator.json")
+}
+
+/// Makes sure the management account exists and operator.json holds a key
+/// of its root user; written atomically with mode 0600.
+pub async fn ensure_operator(ferry: &Ferry, data_dir: &Path) -> anyhow::Result<()> {
+    let path = operator_path(data_dir);
+    let need_key = !path.exists();
+    if let Some(key) = ferry.bootstrap_operator(need_key).await? {
+        let file = OperatorFile {
+            account_id: key.account_id.to_string(),
+            access_key_id: key.access_key_id,
+            secret_access_key: key.secret_access_key,
+        };
+        write_private(&path, &serde_json::to_vec_pretty(&file)?)?;
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
