@@ -475,4 +475,9 @@ pub async fn placement(main: Arc<dyn Store>, factory: Arc<dyn StoreFactory>) {
         "one silo instance per account"
     );
     assert_eq!(p.open_stores().await.len(), 2);
+    assert_eq!(p.blob_root(pooled.id).await.expect("root"), crate::BlobRoot::Shared);
+    assert_eq!(
+        p.blob_root(siloed.id).await.expect("root"),
+        crate::BlobRoot::Silo(siloed.id)
+    );
 }

@@ -27,5 +27,5 @@ mod repo;
 pub use error::StoreError;
 pub use memory::{MemoryFactory, MemoryStore};
 pub use model::*;
-pub use placement::{Placement, StoreFactory};
+pub use placement::{BlobRoot, Placement, StoreFactory};
 pub use repo::{Store, Write, WriteBatch};

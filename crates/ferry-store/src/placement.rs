@@ -6,6 +6,15 @@ use ferry_types::{AccountId, Tier};
 
 use crate::{Account, Store, StoreError};
 
+/// Which blob root holds an account's object bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlobRoot {
+    /// The shared root of pooled accounts (keys are prefixed by account).
+    Shared,
+    /// A siloed account's own root.
+    Silo(AccountId),
+}
+
 /// Opens the private store of a siloed account (its own SQLite file, or its
 /// own Postgres schema), creating and migrating it on first use.
 #[async_trait]
@@ -88,6 +97,24 @@ impl Placement {
                 Ok(s)
             }
         }
+    }
+
+    /// The blob root of `account`: decided here, with the metadata store,
+    /// so bytes and rows of a siloed account are apart together.
+    pub async fn blob_root(&self, account: AccountId) -> Result<BlobRoot, StoreError> {
+        let tier = match self.cached_tier(account) {
+            Some(t) => t,
+            None => self
+                .main
+                .get_account(account)
+                .await?
+                .map(|a| a.tier)
+                .unwrap_or(Tier::Pooled),
+        };
+        Ok(match tier {
+            Tier::Pooled => BlobRoot::Shared,
+            Tier::Siloed => BlobRoot::Silo(account),
+        })
     }
 
     /// Every store currently open (main first), e.g. for the outbox relay.
