@@ -46,7 +46,7 @@ impl Ferry {
     }
 
     /// Where each account's rows live.
-    pub fn placement(&self) -> &Placement {
+    pub fn placement(&self) -> &Arc<Placement> {
         &self.placement
     }
 

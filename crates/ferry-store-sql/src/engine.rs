@@ -365,11 +365,19 @@ impl Store for SqlStore {
         if batch.0.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin().await.map_err(engine_err)?;
-        for w in batch.0 {
-            apply_one(&mut tx, w).await.map_err(engine_err)?;
+        // The store's queue depth: writes waiting for or holding the writer.
+        let depth = metrics::gauge!("ferry_store_write_queue_depth");
+        depth.increment(1.0);
+        let result = async {
+            let mut tx = self.write.begin().await.map_err(engine_err)?;
+            for w in batch.0 {
+                apply_one(&mut tx, w).await.map_err(engine_err)?;
+            }
+            tx.commit().await.map_err(engine_err)
         }
-        tx.commit().await.map_err(engine_err)
+        .await;
+        depth.decrement(1.0);
+        result
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {

@@ -83,6 +83,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
+    // Background deliveries; handlers arrive with the channels that enqueue.
+    let relay = ferry_workers::OutboxRelay::new(
+        ferry.placement().clone(),
+        Arc::new(ferry_core::clock::SystemClock),
+        ferry_workers::RetryPolicy::default(),
+    );
+    let workers_stop = audit_stop.clone();
+    let relay_task = tokio::spawn(ferry_workers::run(
+        relay,
+        Duration::from_millis(200),
+        workers_stop,
+    ));
     let mut server = tokio::spawn(ferry_http::serve(listener, door, http_stop.clone()));
 
     tracing::info!(
@@ -111,6 +123,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     audit_stop.cancel();
     let _ = audit_task.await;
+    let _ = relay_task.await;
     ferry.placement().close().await;
     tracing::info!("stopped cleanly");
     Ok(())
