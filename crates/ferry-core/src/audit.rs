@@ -127,8 +127,24 @@ impl AuditRecord {
                     "accountId": p.account.to_string(),
                     "accessKeyId": p.access_key_id,
                 });
-                if let crate::IdentityKind::IamUser { name } = &p.kind {
-                    id["userName"] = json!(name);
+                match &p.kind {
+                    crate::IdentityKind::IamUser { name } => id["userName"] = json!(name),
+                    crate::IdentityKind::AssumedRole(s) => {
+                        id["sessionContext"] = json!({
+                            "sessionIssuer": {
+                                "type": "Role",
+                                "principalId": s.role_id,
+                                "arn": p.role_arn(),
+                                "accountId": p.account.to_string(),
+                                "userName": s.role_name,
+                            },
+                            "attributes": {
+                                "mfaAuthenticated": "false",
+                            },
+                            "sourceIdentity": s.source_identity,
+                        });
+                    }
+                    crate::IdentityKind::Root => {}
                 }
                 id
             }
@@ -418,8 +434,14 @@ impl Ferry {
                 invalid("InvalidNextTokenException", "The NextToken is not valid")
             })?);
         }
-        let store = self.placement().for_account(ctx.principal.account).await?;
-        let events = store.query_audit(ctx.principal.account, &q).await?;
+        let account = ctx.principal.account;
+        self.authorize(
+            ctx,
+            crate::authz::Check::new("cloudtrail:LookupEvents", "*", account),
+        )
+        .await?;
+        let store = self.placement().for_account(account).await?;
+        let events = store.query_audit(account, &q).await?;
         let next_token = if events.len() == limit {
             events
                 .last()

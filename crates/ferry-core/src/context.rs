@@ -1,3 +1,5 @@
+use std::sync::{Arc, Mutex};
+
 use ferry_types::Timestamp;
 
 use crate::Principal;
@@ -20,4 +22,25 @@ pub struct RequestContext {
     pub secure_transport: bool,
     /// When the request arrived.
     pub time: Timestamp,
+    /// Why the last authorization decision came out as it did; the front
+    /// door copies it into the audit record.
+    pub decision: DecisionSlot,
+}
+
+/// Where `authz` leaves the reason of its decision for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionSlot(Arc<Mutex<Option<String>>>);
+
+impl DecisionSlot {
+    /// Records a reason (the last one wins).
+    pub fn record(&self, reason: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(reason);
+        }
+    }
+
+    /// The recorded reason, if any.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|s| s.clone())
+    }
 }

@@ -1,13 +1,42 @@
 //! Access key -> principal. The front door verifies a signature with the
 //! secret found here; what it gets back is a principal, not just a secret.
 
-use ferry_types::AccountId;
-use serde::Serialize;
+use std::sync::Arc;
+
+use ferry_types::{AccountId, Timestamp};
 
 use crate::{CoreError, Ferry};
 
+/// A role session's facts, carried (authenticated) in its session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSession {
+    /// The role's name.
+    pub role_name: String,
+    /// The role's path (`/` by default).
+    pub role_path: String,
+    /// The role's unique id when the session was made; a role deleted and
+    /// made again has a new id, and old sessions die with the old role.
+    pub role_id: String,
+    /// `RoleSessionName`.
+    pub session_name: String,
+    /// When the credentials stop working.
+    pub expires: Timestamp,
+    /// The inline session policy, if given.
+    pub session_policy: Option<String>,
+    /// Managed session policies (`PolicyArns`), if given.
+    pub session_policy_arns: Vec<String>,
+    /// `SourceIdentity`, if set.
+    pub source_identity: Option<String>,
+    /// Session tags (`aws:PrincipalTag/*`).
+    pub tags: Vec<(String, String)>,
+    /// Tag keys passed on to chained sessions.
+    pub transitive_tag_keys: Vec<String>,
+    /// Whether a role session made this session (role chaining).
+    pub chained: bool,
+}
+
 /// What kind of identity a principal is (CloudTrail's `userIdentity.type`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityKind {
     /// The account's root user.
     Root,
@@ -16,6 +45,8 @@ pub enum IdentityKind {
         /// User name.
         name: String,
     },
+    /// A role session from `AssumeRole`.
+    AssumedRole(Arc<RoleSession>),
 }
 
 /// An authenticated caller.
@@ -23,11 +54,13 @@ pub enum IdentityKind {
 pub struct Principal {
     /// The caller's account.
     pub account: AccountId,
-    /// Root, user, or (with the STS issue) an assumed-role session.
+    /// Root, user, or an assumed-role session.
     pub kind: IdentityKind,
-    /// `arn:aws:iam::ACCOUNT:root`, `arn:aws:iam::ACCOUNT:user/NAME`, ...
+    /// `arn:aws:iam::ACCOUNT:root`, `arn:aws:iam::ACCOUNT:user/NAME`,
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
     pub arn: String,
-    /// The unique id (`AIDA...`, or the account id for root).
+    /// The unique id (`AIDA...`, `AROA...:session`, or the account id for
+    /// root).
     pub user_id: String,
     /// The access key the request was signed with.
     pub access_key_id: String,
@@ -39,14 +72,28 @@ impl Principal {
         match self.kind {
             IdentityKind::Root => "Root",
             IdentityKind::IamUser { .. } => "IAMUser",
+            IdentityKind::AssumedRole(_) => "AssumedRole",
         }
     }
 
-    /// The name CloudTrail shows as `Username` (`root` for the root user).
+    /// The name CloudTrail shows as `Username` (`root` for the root user,
+    /// the session name for a role session).
     pub fn user_name(&self) -> &str {
         match &self.kind {
             IdentityKind::Root => "root",
             IdentityKind::IamUser { name } => name,
+            IdentityKind::AssumedRole(s) => &s.session_name,
+        }
+    }
+
+    /// The ARN of the role behind a session.
+    pub fn role_arn(&self) -> Option<String> {
+        match &self.kind {
+            IdentityKind::AssumedRole(s) => Some(format!(
+                "arn:aws:iam::{}:role{}{}",
+                self.account, s.role_path, s.role_name
+            )),
+            _ => None,
         }
     }
 }
@@ -62,8 +109,9 @@ pub struct ResolvedKey {
 }
 
 impl Ferry {
-    /// Finds the secret and principal of an access key. `Ok(None)` for an
-    /// unknown or inactive key (the caller answers `InvalidClientTokenId`).
+    /// Finds the secret and principal of a long-term access key. `Ok(None)`
+    /// for an unknown or inactive key (the caller answers
+    /// `InvalidClientTokenId`).
     pub async fn resolve_access_key(
         &self,
         access_key_id: &str,

@@ -21,11 +21,12 @@ pub mod clock;
 mod context;
 mod error;
 mod ferry;
+pub mod iam;
 pub mod identity;
 pub mod orgs;
 pub mod sts;
 
-pub use context::RequestContext;
+pub use context::{DecisionSlot, RequestContext};
 pub use error::CoreError;
 pub use ferry::{Ferry, FerryOptions};
 pub use identity::{IdentityKind, Principal};

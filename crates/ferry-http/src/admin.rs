@@ -97,7 +97,7 @@ pub(crate) async fn handle(
         Err(f) => Err(f),
     };
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let record = |caller: Caller, err: Option<&ApiError>| AuditRecord {
+    let record = |caller: Caller, err: Option<&ApiError>, allowed: Option<String>| AuditRecord {
         event_time: ex.time,
         event_source: "ferry.amazonaws.com".into(),
         event_name: operation.into(),
@@ -111,16 +111,14 @@ pub(crate) async fn handle(
         request_id: ex.request_id.clone(),
         recipient: None,
         read_only,
-        decision_reason: err
-            .and_then(|e| e.reason.clone())
-            .or(Some("allowed".into())),
+        decision_reason: err.and_then(|e| e.reason.clone()).or(allowed),
     };
     let principal = match authenticated {
         Ok(p) => p,
         Err(f) => {
             door.ferry
                 .audit()
-                .record(record(f.caller, Some(&f.error)))
+                .record(record(f.caller, Some(&f.error), None))
                 .await;
             ex.count("ferry", operation, f.error.status);
             return error(&f.error, &ex.request_id);
@@ -134,6 +132,7 @@ pub(crate) async fn handle(
         user_agent: ex.user_agent.clone(),
         secure_transport: false,
         time: ex.time,
+        decision: Default::default(),
     };
     let result = run(door, &ctx, operation, &path, &body).await;
     let (status, resp) = match &result {
@@ -142,7 +141,11 @@ pub(crate) async fn handle(
     };
     door.ferry
         .audit()
-        .record(record(Caller::Principal(principal), result.as_ref().err()))
+        .record(record(
+            Caller::Principal(principal),
+            result.as_ref().err(),
+            ctx.decision.get(),
+        ))
         .await;
     ex.count("ferry", operation, status);
     resp

@@ -221,6 +221,7 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         user_agent: ex.user_agent.clone(),
         secure_transport: false,
         time: ex.time,
+        decision: Default::default(),
     };
     let result = service.call(&ctx, &request).await;
     let outcome = result.outcome.as_ref().map(|_| ()).map_err(Clone::clone);
@@ -231,6 +232,10 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         ),
         Err(ref e) => (protocol.error(e, &ex.request_id), e.status),
     };
+    let outcome = outcome.map_err(|mut e| {
+        e.reason = e.reason.or_else(|| ctx.decision.get());
+        e
+    });
     audit(
         &door,
         &ex,
@@ -238,7 +243,7 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         &request,
         Caller::Principal(principal),
         result.recipient,
-        outcome.as_ref().map(|_| ()),
+        outcome.as_ref().map(|_| ctx.decision.get()),
         result.read_only,
         &region,
     )
@@ -353,14 +358,18 @@ async fn audit(
     request: &ApiRequest,
     caller: Caller,
     recipient: Option<ferry_types::AccountId>,
-    outcome: Result<(), &ApiError>,
+    outcome: Result<Option<String>, &ApiError>,
     read_only: bool,
     region: &str,
 ) {
     let mut params = request.params.to_json();
     redact(&mut params);
     let (error_code, error_message, reason) = match outcome {
-        Ok(()) => (None, None, Some("allowed".to_string())),
+        Ok(reason) => (
+            None,
+            None,
+            Some(reason.unwrap_or_else(|| "allowed: no permission is needed".to_string())),
+        ),
         Err(e) => (
             Some(e.code.clone()),
             Some(e.message.clone()),
