@@ -30,6 +30,7 @@ pub struct Ferry {
     clock: Arc<dyn Clock>,
     audit: AuditSink,
     management: OnceLock<AccountId>,
+    token_key: OnceLock<Vec<u8>>,
 }
 
 impl Ferry {
@@ -41,6 +42,7 @@ impl Ferry {
             clock: opts.clock,
             audit,
             management: OnceLock::new(),
+            token_key: OnceLock::new(),
         });
         (ferry, writer)
     }
@@ -62,6 +64,14 @@ impl Ferry {
 
     pub(crate) fn cached_management(&self) -> Option<AccountId> {
         self.management.get().copied()
+    }
+
+    pub(crate) fn cached_token_key(&self) -> Option<Vec<u8>> {
+        self.token_key.get().cloned()
+    }
+
+    pub(crate) fn cache_token_key(&self, key: Vec<u8>) -> Vec<u8> {
+        self.token_key.get_or_init(|| key).clone()
     }
 
     pub(crate) fn set_management(&self, id: AccountId) {

@@ -1,7 +1,17 @@
 //! IAM: users, roles, access keys, policies. The AWS managed policies Ferry
 //! has built in live here too.
 
-use crate::{CoreError, Ferry};
+use std::sync::Arc;
+
+use ferry_policy::{Policy, PolicyKind};
+use ferry_store::{
+    AccessKey, IamRole, IamUser, InlinePolicy, PrincipalKind, Store, Write, WriteBatch,
+};
+use ferry_types::AccountId;
+
+use crate::authz::Check;
+use crate::identity::IdentityKind;
+use crate::{CoreError, Ferry, RequestContext};
 
 /// The AWS managed policies Ferry knows, by name, with their documents.
 pub const AWS_MANAGED: &[(&str, &str)] = &[
@@ -46,4 +56,742 @@ pub async fn managed_policy_document(
     }
     // Customer managed policies arrive with the managed policy API.
     Ok(None)
+}
+
+fn validation(message: impl Into<String>) -> CoreError {
+    CoreError::invalid("ValidationError", message)
+}
+
+fn no_such(kind: &str, name: &str) -> CoreError {
+    CoreError::not_found(
+        "NoSuchEntity",
+        format!("The {kind} with name {name} cannot be found."),
+    )
+}
+
+fn conflict(message: impl Into<String>) -> CoreError {
+    CoreError::Conflict {
+        code: "DeleteConflict",
+        message: message.into(),
+    }
+}
+
+/// IAM names: 1 to `max` characters of `[\w+=,.@-]`.
+pub fn validate_name(what: &str, name: &str, max: usize) -> Result<(), CoreError> {
+    let ok = (1..=max).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "1 validation error detected: Value '{name}' at '{what}' failed to satisfy constraint: \
+             Member must have length less than or equal to {max} and match [\\w+=,.@-]+"
+        )))
+    }
+}
+
+/// IAM paths: `/` or `/a/b/`, at most 512 characters.
+pub fn validate_path(path: &str) -> Result<(), CoreError> {
+    let ok = path.starts_with('/')
+        && path.ends_with('/')
+        && path.len() <= 512
+        && path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c));
+    if ok {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "The specified value for path is invalid: {path:?}. It must begin and end with / and \
+             contain only printable ASCII characters."
+        )))
+    }
+}
+
+fn parse_policy(doc: &str, kind: PolicyKind) -> Result<(), CoreError> {
+    Policy::parse(doc, kind)
+        .map(|_| ())
+        .map_err(|e| match e.code() {
+            ferry_policy::PolicyErrorCode::LimitExceeded => CoreError::Conflict {
+                code: "LimitExceeded",
+                message: e.message().to_string(),
+            },
+            _ => CoreError::invalid("MalformedPolicyDocument", e.message().to_string()),
+        })
+}
+
+fn unique_id(prefix: &str) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut rng = rand::rng();
+    let tail: String = (0..17)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// A page of a name-ordered listing: IAM's `Marker` is the last name of the
+/// previous page.
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The marker for the next page, when truncated.
+    pub marker: Option<String>,
+}
+
+/// Cuts a name-ordered list into a page.
+pub fn page<T>(
+    all: Vec<T>,
+    name: impl Fn(&T) -> String,
+    marker: Option<&str>,
+    max_items: Option<i64>,
+) -> Result<Page<T>, CoreError> {
+    let max = match max_items {
+        None => 100,
+        Some(n @ 1..=1000) => n as usize,
+        Some(n) => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{n}' at 'maxItems' failed to satisfy \
+                 constraint: Member must have value between 1 and 1000"
+            )));
+        }
+    };
+    let start = match marker {
+        None => 0,
+        Some(m) => all
+            .iter()
+            .position(|x| name(x).to_lowercase() > m.to_lowercase())
+            .unwrap_or(all.len()),
+    };
+    let mut items: Vec<T> = all.into_iter().skip(start).collect();
+    let truncated = items.len() > max;
+    items.truncate(max);
+    let marker = if truncated {
+        items.last().map(&name)
+    } else {
+        None
+    };
+    Ok(Page { items, marker })
+}
+
+/// `CreateRole`'s input.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRoleInput {
+    /// Role name.
+    pub name: String,
+    /// Path, `/` by default.
+    pub path: Option<String>,
+    /// The trust policy.
+    pub assume_role_policy: String,
+    /// Description.
+    pub description: Option<String>,
+    /// 3600..=43200, default 3600.
+    pub max_session_duration: Option<i64>,
+}
+
+fn check_duration(d: i64) -> Result<(), CoreError> {
+    if (3600..=43200).contains(&d) {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "1 validation error detected: Value '{d}' at 'maxSessionDuration' failed to satisfy \
+             constraint: Member must have value between 3600 and 43200"
+        )))
+    }
+}
+
+/// The ARN of a role.
+pub fn role_arn(r: &IamRole) -> String {
+    format!("arn:aws:iam::{}:role{}{}", r.account_id, r.path, r.name)
+}
+
+/// The ARN of a user.
+pub fn user_arn(u: &IamUser) -> String {
+    format!("arn:aws:iam::{}:user{}{}", u.account_id, u.path, u.name)
+}
+
+impl Ferry {
+    /// Authorizes an IAM action on a resource of the caller's own account
+    /// (IAM always acts there) and hands back that account's store.
+    async fn iam(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: String,
+    ) -> Result<(AccountId, Arc<dyn Store>), CoreError> {
+        let account = ctx.principal.account;
+        self.authorize(ctx, Check::new(action, resource, account))
+            .await?;
+        Ok((account, self.placement().for_account(account).await?))
+    }
+
+    fn arn_of(ctx: &RequestContext, kind: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:{kind}/{name}", ctx.principal.account)
+    }
+
+    /// `CreateRole`.
+    pub async fn create_role(
+        &self,
+        ctx: &RequestContext,
+        input: CreateRoleInput,
+    ) -> Result<IamRole, CoreError> {
+        validate_name("roleName", &input.name, 64)?;
+        let path = input.path.unwrap_or_else(|| "/".into());
+        validate_path(&path)?;
+        let max = input.max_session_duration.unwrap_or(3600);
+        check_duration(max)?;
+        let description = input.description.unwrap_or_default();
+        if description.chars().count() > 1000 {
+            return Err(validation("Description must be at most 1000 characters"));
+        }
+        let (account, store) = self
+            .iam(
+                ctx,
+                "iam:CreateRole",
+                format!(
+                    "arn:aws:iam::{}:role{path}{}",
+                    ctx.principal.account, input.name
+                ),
+            )
+            .await?;
+        parse_policy(&input.assume_role_policy, PolicyKind::Trust)?;
+        let role = IamRole {
+            account_id: account,
+            name: input.name.clone(),
+            role_id: unique_id("AROA"),
+            path,
+            assume_role_policy: input.assume_role_policy,
+            max_session_duration: max,
+            description,
+            created_at: self.now(),
+        };
+        store
+            .apply(WriteBatch::one(Write::PutRole(role.clone())))
+            .await
+            .map_err(|e| match e {
+                ferry_store::StoreError::Conflict(_) => CoreError::Conflict {
+                    code: "EntityAlreadyExists",
+                    message: format!("Role with name {} already exists.", input.name),
+                },
+                e => e.into(),
+            })?;
+        Ok(role)
+    }
+
+    async fn role_row(
+        &self,
+        store: &Arc<dyn Store>,
+        account: AccountId,
+        name: &str,
+    ) -> Result<IamRole, CoreError> {
+        store
+            .get_role(account, name)
+            .await?
+            .ok_or_else(|| no_such("role", name))
+    }
+
+    /// `GetRole`.
+    pub async fn get_role(&self, ctx: &RequestContext, name: &str) -> Result<IamRole, CoreError> {
+        validate_name("roleName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:GetRole", Self::arn_of(ctx, "role", name))
+            .await?;
+        self.role_row(&store, account, name).await
+    }
+
+    /// `ListRoles`.
+    pub async fn list_roles(
+        &self,
+        ctx: &RequestContext,
+        path_prefix: Option<&str>,
+        marker: Option<&str>,
+        max_items: Option<i64>,
+    ) -> Result<Page<IamRole>, CoreError> {
+        let (account, store) = self.iam(ctx, "iam:ListRoles", "*".into()).await?;
+        let prefix = path_prefix.unwrap_or("/");
+        let roles: Vec<IamRole> = store
+            .list_roles(account)
+            .await?
+            .into_iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .collect();
+        page(roles, |r| r.name.clone(), marker, max_items)
+    }
+
+    /// `DeleteRole`: refused while the role still has policies.
+    pub async fn delete_role(&self, ctx: &RequestContext, name: &str) -> Result<(), CoreError> {
+        validate_name("roleName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:DeleteRole", Self::arn_of(ctx, "role", name))
+            .await?;
+        let role = self.role_row(&store, account, name).await?;
+        if !store
+            .list_inline_policies(account, PrincipalKind::Role, &role.name)
+            .await?
+            .is_empty()
+        {
+            return Err(conflict(
+                "Cannot delete entity, must delete policies first.",
+            ));
+        }
+        store
+            .apply(WriteBatch::one(Write::DeleteRole {
+                account,
+                name: role.name,
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `UpdateAssumeRolePolicy`.
+    pub async fn update_assume_role_policy(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        document: &str,
+    ) -> Result<(), CoreError> {
+        validate_name("roleName", name, 64)?;
+        let (account, store) = self
+            .iam(
+                ctx,
+                "iam:UpdateAssumeRolePolicy",
+                Self::arn_of(ctx, "role", name),
+            )
+            .await?;
+        let mut role = self.role_row(&store, account, name).await?;
+        parse_policy(document, PolicyKind::Trust)?;
+        role.assume_role_policy = document.to_string();
+        store
+            .apply(WriteBatch::one(Write::UpdateRole(role)))
+            .await?;
+        Ok(())
+    }
+
+    /// `UpdateRole`.
+    pub async fn update_role(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        description: Option<String>,
+        max_session_duration: Option<i64>,
+    ) -> Result<(), CoreError> {
+        validate_name("roleName", name, 64)?;
+        if let Some(d) = max_session_duration {
+            check_duration(d)?;
+        }
+        let (account, store) = self
+            .iam(ctx, "iam:UpdateRole", Self::arn_of(ctx, "role", name))
+            .await?;
+        let mut role = self.role_row(&store, account, name).await?;
+        if let Some(d) = description {
+            role.description = d;
+        }
+        if let Some(m) = max_session_duration {
+            role.max_session_duration = m;
+        }
+        store
+            .apply(WriteBatch::one(Write::UpdateRole(role)))
+            .await?;
+        Ok(())
+    }
+
+    async fn principal_exists(
+        &self,
+        store: &Arc<dyn Store>,
+        account: AccountId,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Result<String, CoreError> {
+        match kind {
+            PrincipalKind::Role => Ok(self.role_row(store, account, name).await?.name),
+            PrincipalKind::User => Ok(store
+                .get_user(account, name)
+                .await?
+                .ok_or_else(|| no_such("user", name))?
+                .name),
+            PrincipalKind::Group => Err(no_such("group", name)),
+        }
+    }
+
+    fn policy_action(verb: &str, kind: PrincipalKind) -> (String, &'static str) {
+        let noun = match kind {
+            PrincipalKind::User => ("User", "user"),
+            PrincipalKind::Role => ("Role", "role"),
+            PrincipalKind::Group => ("Group", "group"),
+        };
+        (format!("iam:{verb}{}Polic", noun.0), noun.1)
+    }
+
+    /// `PutUserPolicy` / `PutRolePolicy`.
+    pub async fn put_inline_policy(
+        &self,
+        ctx: &RequestContext,
+        kind: PrincipalKind,
+        principal_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), CoreError> {
+        validate_name("policyName", policy_name, 128)?;
+        let (action, noun) = Self::policy_action("Put", kind);
+        let action = format!("{action}y");
+        let (account, store) = self
+            .iam(ctx, &action, Self::arn_of(ctx, noun, principal_name))
+            .await?;
+        let name = self
+            .principal_exists(&store, account, kind, principal_name)
+            .await?;
+        parse_policy(document, PolicyKind::Identity)?;
+        store
+            .apply(WriteBatch::one(Write::PutInlinePolicy(InlinePolicy {
+                account_id: account,
+                principal_kind: kind,
+                principal_name: name,
+                policy_name: policy_name.to_string(),
+                document: document.to_string(),
+            })))
+            .await?;
+        Ok(())
+    }
+
+    /// `GetUserPolicy` / `GetRolePolicy`.
+    pub async fn get_inline_policy(
+        &self,
+        ctx: &RequestContext,
+        kind: PrincipalKind,
+        principal_name: &str,
+        policy_name: &str,
+    ) -> Result<InlinePolicy, CoreError> {
+        let (action, noun) = Self::policy_action("Get", kind);
+        let action = format!("{action}y");
+        let (account, store) = self
+            .iam(ctx, &action, Self::arn_of(ctx, noun, principal_name))
+            .await?;
+        self.principal_exists(&store, account, kind, principal_name)
+            .await?;
+        store
+            .list_inline_policies(account, kind, principal_name)
+            .await?
+            .into_iter()
+            .find(|p| p.policy_name == policy_name)
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    "NoSuchEntity",
+                    format!("The {noun} policy with name {policy_name} cannot be found."),
+                )
+            })
+    }
+
+    /// `DeleteUserPolicy` / `DeleteRolePolicy`.
+    pub async fn delete_inline_policy(
+        &self,
+        ctx: &RequestContext,
+        kind: PrincipalKind,
+        principal_name: &str,
+        policy_name: &str,
+    ) -> Result<(), CoreError> {
+        let (action, noun) = Self::policy_action("Delete", kind);
+        let action = format!("{action}y");
+        let (account, store) = self
+            .iam(ctx, &action, Self::arn_of(ctx, noun, principal_name))
+            .await?;
+        let name = self
+            .principal_exists(&store, account, kind, principal_name)
+            .await?;
+        if !store
+            .list_inline_policies(account, kind, &name)
+            .await?
+            .iter()
+            .any(|p| p.policy_name == policy_name)
+        {
+            return Err(CoreError::not_found(
+                "NoSuchEntity",
+                format!("The {noun} policy with name {policy_name} cannot be found."),
+            ));
+        }
+        store
+            .apply(WriteBatch::one(Write::DeleteInlinePolicy {
+                account,
+                kind,
+                principal_name: name,
+                policy_name: policy_name.to_string(),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `ListUserPolicies` / `ListRolePolicies`: the policy names.
+    pub async fn list_inline_policies(
+        &self,
+        ctx: &RequestContext,
+        kind: PrincipalKind,
+        principal_name: &str,
+        marker: Option<&str>,
+        max_items: Option<i64>,
+    ) -> Result<Page<String>, CoreError> {
+        let (action, noun) = Self::policy_action("List", kind);
+        let action = format!("{action}ies");
+        let (account, store) = self
+            .iam(ctx, &action, Self::arn_of(ctx, noun, principal_name))
+            .await?;
+        self.principal_exists(&store, account, kind, principal_name)
+            .await?;
+        let names = store
+            .list_inline_policies(account, kind, principal_name)
+            .await?
+            .into_iter()
+            .map(|p| p.policy_name)
+            .collect();
+        page(names, Clone::clone, marker, max_items)
+    }
+
+    /// `CreateUser`.
+    pub async fn create_user(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        path: Option<&str>,
+    ) -> Result<IamUser, CoreError> {
+        validate_name("userName", name, 64)?;
+        let path = path.unwrap_or("/").to_string();
+        validate_path(&path)?;
+        let (account, store) = self
+            .iam(
+                ctx,
+                "iam:CreateUser",
+                format!("arn:aws:iam::{}:user{path}{name}", ctx.principal.account),
+            )
+            .await?;
+        let user = IamUser {
+            account_id: account,
+            name: name.to_string(),
+            user_id: unique_id("AIDA"),
+            path,
+            created_at: self.now(),
+        };
+        store
+            .apply(WriteBatch::one(Write::PutUser(user.clone())))
+            .await
+            .map_err(|e| match e {
+                ferry_store::StoreError::Conflict(_) => CoreError::Conflict {
+                    code: "EntityAlreadyExists",
+                    message: format!("User with name {name} already exists."),
+                },
+                e => e.into(),
+            })?;
+        Ok(user)
+    }
+
+    /// The user a key or user call is about: the named one, or the caller
+    /// itself when no name is given (as IAM does).
+    fn target_user(ctx: &RequestContext, name: Option<&str>) -> Result<String, CoreError> {
+        match (name, &ctx.principal.kind) {
+            (Some(n), _) => {
+                validate_name("userName", n, 64)?;
+                Ok(n.to_string())
+            }
+            (None, IdentityKind::IamUser { name }) => Ok(name.clone()),
+            (None, _) => Err(validation(
+                "Must specify userName when calling with non-User credentials",
+            )),
+        }
+    }
+
+    /// `GetUser`.
+    pub async fn get_user(
+        &self,
+        ctx: &RequestContext,
+        name: Option<&str>,
+    ) -> Result<IamUser, CoreError> {
+        let name = Self::target_user(ctx, name)?;
+        let (account, store) = self
+            .iam(ctx, "iam:GetUser", Self::arn_of(ctx, "user", &name))
+            .await?;
+        store
+            .get_user(account, &name)
+            .await?
+            .ok_or_else(|| no_such("user", &name))
+    }
+
+    /// `ListUsers`.
+    pub async fn list_users(
+        &self,
+        ctx: &RequestContext,
+        path_prefix: Option<&str>,
+        marker: Option<&str>,
+        max_items: Option<i64>,
+    ) -> Result<Page<IamUser>, CoreError> {
+        let (account, store) = self.iam(ctx, "iam:ListUsers", "*".into()).await?;
+        let prefix = path_prefix.unwrap_or("/");
+        let users = store
+            .list_users(account)
+            .await?
+            .into_iter()
+            .filter(|u| u.path.starts_with(prefix))
+            .collect();
+        page(users, |u| u.name.clone(), marker, max_items)
+    }
+
+    /// `DeleteUser`: refused while it has keys or policies.
+    pub async fn delete_user(&self, ctx: &RequestContext, name: &str) -> Result<(), CoreError> {
+        validate_name("userName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:DeleteUser", Self::arn_of(ctx, "user", name))
+            .await?;
+        let user = store
+            .get_user(account, name)
+            .await?
+            .ok_or_else(|| no_such("user", name))?;
+        if !store
+            .list_access_keys(account, Some(&user.name))
+            .await?
+            .is_empty()
+        {
+            return Err(conflict(
+                "Cannot delete entity, must delete access keys first.",
+            ));
+        }
+        if !store
+            .list_inline_policies(account, PrincipalKind::User, &user.name)
+            .await?
+            .is_empty()
+        {
+            return Err(conflict(
+                "Cannot delete entity, must delete policies first.",
+            ));
+        }
+        store
+            .apply(WriteBatch::one(Write::DeleteUser {
+                account,
+                name: user.name,
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `CreateAccessKey` (at most two per user, as IAM).
+    pub async fn create_access_key(
+        &self,
+        ctx: &RequestContext,
+        user: Option<&str>,
+    ) -> Result<AccessKey, CoreError> {
+        let name = Self::target_user(ctx, user)?;
+        let (account, store) = self
+            .iam(ctx, "iam:CreateAccessKey", Self::arn_of(ctx, "user", &name))
+            .await?;
+        let user = store
+            .get_user(account, &name)
+            .await?
+            .ok_or_else(|| no_such("user", &name))?;
+        if store
+            .list_access_keys(account, Some(&user.name))
+            .await?
+            .len()
+            >= 2
+        {
+            return Err(CoreError::Conflict {
+                code: "LimitExceeded",
+                message: "Cannot exceed quota for AccessKeysPerUser: 2".into(),
+            });
+        }
+        let pair = self.create_key(account, Some(&user.name)).await?;
+        store
+            .get_access_key(account, &pair.access_key_id)
+            .await?
+            .ok_or_else(|| CoreError::Internal("the new key vanished".into()))
+    }
+
+    async fn own_key(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        user: Option<&str>,
+        key_id: &str,
+    ) -> Result<(AccountId, Arc<dyn Store>, AccessKey), CoreError> {
+        let name = Self::target_user(ctx, user)?;
+        let (account, store) = self
+            .iam(ctx, action, Self::arn_of(ctx, "user", &name))
+            .await?;
+        let key = store
+            .get_access_key(account, key_id)
+            .await?
+            .filter(|k| {
+                k.user_name
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&name))
+            })
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    "NoSuchEntity",
+                    format!("The Access Key with id {key_id} cannot be found."),
+                )
+            })?;
+        Ok((account, store, key))
+    }
+
+    /// `ListAccessKeys`.
+    pub async fn list_access_keys(
+        &self,
+        ctx: &RequestContext,
+        user: Option<&str>,
+    ) -> Result<Vec<AccessKey>, CoreError> {
+        let name = Self::target_user(ctx, user)?;
+        let (account, store) = self
+            .iam(ctx, "iam:ListAccessKeys", Self::arn_of(ctx, "user", &name))
+            .await?;
+        let user = store
+            .get_user(account, &name)
+            .await?
+            .ok_or_else(|| no_such("user", &name))?;
+        Ok(store.list_access_keys(account, Some(&user.name)).await?)
+    }
+
+    /// `UpdateAccessKey`: `Active` or `Inactive`.
+    pub async fn update_access_key(
+        &self,
+        ctx: &RequestContext,
+        user: Option<&str>,
+        key_id: &str,
+        status: &str,
+    ) -> Result<(), CoreError> {
+        if status != "Active" && status != "Inactive" {
+            return Err(validation("Status must be Active or Inactive"));
+        }
+        let (account, store, key) = self
+            .own_key(ctx, "iam:UpdateAccessKey", user, key_id)
+            .await?;
+        store
+            .apply(WriteBatch::one(Write::SetAccessKeyStatus {
+                account,
+                access_key_id: key.access_key_id,
+                status: status.to_string(),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `DeleteAccessKey`: the index goes first, so the key stops working
+    /// before its row disappears.
+    pub async fn delete_access_key(
+        &self,
+        ctx: &RequestContext,
+        user: Option<&str>,
+        key_id: &str,
+    ) -> Result<(), CoreError> {
+        let (account, store, key) = self
+            .own_key(ctx, "iam:DeleteAccessKey", user, key_id)
+            .await?;
+        self.placement()
+            .catalog()
+            .apply(WriteBatch::one(Write::DeleteKeyIndex(
+                key.access_key_id.clone(),
+            )))
+            .await?;
+        store
+            .apply(WriteBatch::one(Write::DeleteAccessKey {
+                account,
+                access_key_id: key.access_key_id,
+            }))
+            .await?;
+        Ok(())
+    }
 }

@@ -63,9 +63,35 @@ pub(crate) async fn authenticate(
             },
         })
     };
-    let resolved = match ferry.resolve_access_key(&key_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return Err(invalid_token()),
+    let looked_up = match &signed.security_token {
+        // Session credentials: the token says who, and the server checks it.
+        Some(token) => ferry
+            .resolve_session(&key_id, token)
+            .await
+            .map(|r| r.map_err(Some)),
+        // Long-term keys carry no token; a session key without one is not
+        // a key at all.
+        None if key_id.starts_with("ASIA") => Ok(Err(None)),
+        None => ferry
+            .resolve_access_key(&key_id)
+            .await
+            .map(|r| r.ok_or(None)),
+    };
+    let resolved = match looked_up {
+        Ok(Ok(r)) => r,
+        Ok(Err(Some("ExpiredToken"))) => {
+            return Err(Box::new(AuthFailure {
+                error: ApiError::new(
+                    403,
+                    protocol.auth_code("ExpiredToken"),
+                    "The security token included in the request is expired",
+                ),
+                caller: Caller::Unknown {
+                    access_key_id: Some(key_id.clone()),
+                },
+            }));
+        }
+        Ok(Err(_)) => return Err(invalid_token()),
         Err(e) => {
             return Err(Box::new(AuthFailure {
                 error: ApiError::from_core(&e),
@@ -75,11 +101,6 @@ pub(crate) async fn authenticate(
             }));
         }
     };
-    // Long-term keys carry no session token; one that is sent anyway was
-    // not issued with this key.
-    if signed.security_token.is_some() {
-        return Err(invalid_token());
-    }
     let body_hash = ferry_sigv4::sha256_hex(body);
     ferry_sigv4::verify(
         signed,

@@ -297,6 +297,89 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .execute(&mut **tx)
             .await?;
         }
+        Write::UpdateRole(r) => {
+            sqlx::query(
+                "UPDATE iam_roles SET assume_role_policy = $1, max_session_duration = $2, description = $3 \
+                 WHERE account_id = $4 AND name_lower = $5",
+            )
+            .bind(r.assume_role_policy)
+            .bind(r.max_session_duration)
+            .bind(r.description)
+            .bind(r.account_id.to_string())
+            .bind(r.name.to_lowercase())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteRole { account, name } => {
+            sqlx::query("DELETE FROM iam_roles WHERE account_id = $1 AND name_lower = $2")
+                .bind(account.to_string())
+                .bind(name.to_lowercase())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::DeleteUser { account, name } => {
+            sqlx::query("DELETE FROM iam_users WHERE account_id = $1 AND name_lower = $2")
+                .bind(account.to_string())
+                .bind(name.to_lowercase())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::DeleteInlinePolicy {
+            account,
+            kind,
+            principal_name,
+            policy_name,
+        } => {
+            sqlx::query(
+                "DELETE FROM iam_inline_policies WHERE account_id = $1 AND principal_kind = $2 \
+                 AND principal_lower = $3 AND policy_name = $4",
+            )
+            .bind(account.to_string())
+            .bind(kind.as_str())
+            .bind(principal_name.to_lowercase())
+            .bind(policy_name)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteAccessKey {
+            account,
+            access_key_id,
+        } => {
+            sqlx::query("DELETE FROM access_keys WHERE account_id = $1 AND access_key_id = $2")
+                .bind(account.to_string())
+                .bind(access_key_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::SetAccessKeyStatus {
+            account,
+            access_key_id,
+            status,
+        } => {
+            sqlx::query(
+                "UPDATE access_keys SET status = $1 WHERE account_id = $2 AND access_key_id = $3",
+            )
+            .bind(status)
+            .bind(account.to_string())
+            .bind(access_key_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteKeyIndex(id) => {
+            sqlx::query("DELETE FROM key_index WHERE access_key_id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::InitSetting { key, value } => {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&mut **tx)
+            .await?;
+        }
         Write::AppendAudit(events) => {
             for e in events {
                 sqlx::query(
@@ -520,6 +603,44 @@ impl Store for SqlStore {
         )
         .await?
         .map(|r| role(&r))
+        .transpose()
+    }
+
+    async fn list_users(&self, account: AccountId) -> Result<Vec<IamUser>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, name, user_id, path, created_at FROM iam_users \
+                 WHERE account_id = $1 ORDER BY name_lower",
+            )
+            .bind(account.to_string()),
+        )
+        .await?
+        .iter()
+        .map(user)
+        .collect()
+    }
+
+    async fn list_roles(&self, account: AccountId) -> Result<Vec<IamRole>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at \
+                 FROM iam_roles WHERE account_id = $1 ORDER BY name_lower",
+            )
+            .bind(account.to_string()),
+        )
+        .await?
+        .iter()
+        .map(role)
+        .collect()
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        use sqlx::Row;
+        self.fetch_optional(
+            sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key.to_string()),
+        )
+        .await?
+        .map(|r| r.try_get::<String, _>("value").map_err(engine_err))
         .transpose()
     }
 

@@ -204,6 +204,46 @@ pub async fn credentials(s: Arc<dyn Store>) {
         .collect();
     assert_eq!(admin, ["AKIA2", "AKIA3"]);
     assert_eq!(s.list_access_keys(a, None).await.expect("list").len(), 1);
+    put(
+        &s,
+        Write::SetAccessKeyStatus {
+            account: a,
+            access_key_id: "AKIA2".into(),
+            status: "Inactive".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        s.get_access_key(a, "AKIA2")
+            .await
+            .expect("get")
+            .map(|k| k.status)
+            .as_deref(),
+        Some("Inactive")
+    );
+    put(
+        &s,
+        Write::DeleteAccessKey {
+            account: acct(2),
+            access_key_id: "AKIA3".into(),
+        },
+    )
+    .await;
+    assert!(
+        s.get_access_key(a, "AKIA3").await.expect("get").is_some(),
+        "only the owner deletes"
+    );
+    put(
+        &s,
+        Write::DeleteAccessKey {
+            account: a,
+            access_key_id: "AKIA3".into(),
+        },
+    )
+    .await;
+    assert!(s.get_access_key(a, "AKIA3").await.expect("get").is_none());
+    put(&s, Write::DeleteKeyIndex("AKIA1".into())).await;
+    assert!(s.get_key_index("AKIA1").await.expect("get").is_none());
 }
 
 pub async fn iam(s: Arc<dyn Store>) {
@@ -475,7 +515,10 @@ pub async fn placement(main: Arc<dyn Store>, factory: Arc<dyn StoreFactory>) {
         "one silo instance per account"
     );
     assert_eq!(p.open_stores().await.len(), 2);
-    assert_eq!(p.blob_root(pooled.id).await.expect("root"), crate::BlobRoot::Shared);
+    assert_eq!(
+        p.blob_root(pooled.id).await.expect("root"),
+        crate::BlobRoot::Shared
+    );
     assert_eq!(
         p.blob_root(siloed.id).await.expect("root"),
         crate::BlobRoot::Silo(siloed.id)

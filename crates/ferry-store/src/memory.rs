@@ -27,6 +27,7 @@ struct Inner {
     policies: Vec<InlinePolicy>,
     audit: Vec<AuditEvent>,
     outbox: BTreeMap<i64, (OutboxItem, bool)>,
+    settings: HashMap<String, String>,
     next_outbox_id: i64,
 }
 
@@ -103,6 +104,61 @@ impl Inner {
                         && x.policy_name == p.policy_name)
                 });
                 self.policies.push(p);
+            }
+            Write::UpdateRole(r) => {
+                if let Some(x) = self
+                    .roles
+                    .iter_mut()
+                    .find(|x| x.account_id == r.account_id && x.name.eq_ignore_ascii_case(&r.name))
+                {
+                    *x = r;
+                }
+            }
+            Write::DeleteRole { account, name } => self
+                .roles
+                .retain(|x| !(x.account_id == account && x.name.eq_ignore_ascii_case(&name))),
+            Write::DeleteUser { account, name } => self
+                .users
+                .retain(|x| !(x.account_id == account && x.name.eq_ignore_ascii_case(&name))),
+            Write::DeleteInlinePolicy {
+                account,
+                kind,
+                principal_name,
+                policy_name,
+            } => self.policies.retain(|x| {
+                !(x.account_id == account
+                    && x.principal_kind == kind
+                    && x.principal_name.eq_ignore_ascii_case(&principal_name)
+                    && x.policy_name == policy_name)
+            }),
+            Write::DeleteAccessKey {
+                account,
+                access_key_id,
+            } => {
+                if self
+                    .keys
+                    .get(&access_key_id)
+                    .is_some_and(|k| k.account_id == account)
+                {
+                    self.keys.remove(&access_key_id);
+                }
+            }
+            Write::SetAccessKeyStatus {
+                account,
+                access_key_id,
+                status,
+            } => {
+                if let Some(k) = self.keys.get_mut(&access_key_id)
+                    && k.account_id == account
+                {
+                    k.status = status;
+                }
+            }
+            Write::DeleteKeyIndex(id) => {
+                self.key_index.remove(&id);
+            }
+            Write::InitSetting { key, value } => {
+                self.settings.entry(key).or_insert(value);
             }
             Write::AppendAudit(events) => self.audit.extend(events),
             Write::Enqueue(n) => {
@@ -246,6 +302,34 @@ impl Store for MemoryStore {
             .iter()
             .find(|r| r.account_id == account && r.name.eq_ignore_ascii_case(name))
             .cloned())
+    }
+
+    async fn list_users(&self, account: AccountId) -> Result<Vec<IamUser>, StoreError> {
+        let mut v: Vec<IamUser> = self
+            .lock()?
+            .users
+            .iter()
+            .filter(|u| u.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by_key(|u| u.name.to_lowercase());
+        Ok(v)
+    }
+
+    async fn list_roles(&self, account: AccountId) -> Result<Vec<IamRole>, StoreError> {
+        let mut v: Vec<IamRole> = self
+            .lock()?
+            .roles
+            .iter()
+            .filter(|r| r.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by_key(|r| r.name.to_lowercase());
+        Ok(v)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock()?.settings.get(key).cloned())
     }
 
     async fn list_inline_policies(

@@ -23,6 +23,59 @@ pub enum Write {
     PutRole(IamRole),
     /// Insert or replace an inline policy.
     PutInlinePolicy(InlinePolicy),
+    /// Replace a role's mutable fields (trust policy, description, max
+    /// session duration); no-op if it does not exist.
+    UpdateRole(IamRole),
+    /// Delete a role by name.
+    DeleteRole {
+        /// Account.
+        account: AccountId,
+        /// Role name.
+        name: String,
+    },
+    /// Delete a user by name.
+    DeleteUser {
+        /// Account.
+        account: AccountId,
+        /// User name.
+        name: String,
+    },
+    /// Delete an inline policy.
+    DeleteInlinePolicy {
+        /// Account.
+        account: AccountId,
+        /// What it hangs on.
+        kind: PrincipalKind,
+        /// The user/role/group name.
+        principal_name: String,
+        /// The policy name.
+        policy_name: String,
+    },
+    /// Delete an access key row.
+    DeleteAccessKey {
+        /// Account.
+        account: AccountId,
+        /// Key id.
+        access_key_id: String,
+    },
+    /// Change a key's status (`Active`/`Inactive`).
+    SetAccessKeyStatus {
+        /// Account.
+        account: AccountId,
+        /// Key id.
+        access_key_id: String,
+        /// New status.
+        status: String,
+    },
+    /// Delete an access key's catalog index row.
+    DeleteKeyIndex(String),
+    /// Set a server setting if it is not set yet (first writer wins).
+    InitSetting {
+        /// Setting name.
+        key: String,
+        /// Its value.
+        value: String,
+    },
     /// Append audit records.
     AppendAudit(Vec<AuditEvent>),
     /// Enqueue a background delivery.
@@ -112,6 +165,12 @@ pub trait Store: Send + Sync + 'static {
     /// A role by name (case-insensitive, as IAM).
     async fn get_role(&self, account: AccountId, name: &str)
     -> Result<Option<IamRole>, StoreError>;
+    /// Every user of an account, by name.
+    async fn list_users(&self, account: AccountId) -> Result<Vec<IamUser>, StoreError>;
+    /// Every role of an account, by name.
+    async fn list_roles(&self, account: AccountId) -> Result<Vec<IamRole>, StoreError>;
+    /// A server setting.
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// The inline policies of a user, role or group.
     async fn list_inline_policies(
         &self,

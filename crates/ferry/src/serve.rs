@@ -61,6 +61,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let services: Vec<Arc<dyn Service>> = vec![
         Arc::new(ferry_api_iam::Sts::new(ferry.clone())),
+        Arc::new(ferry_api_iam::Iam::new(ferry.clone())),
         Arc::new(ferry_api_iam::Organizations::new(ferry.clone())),
         Arc::new(ferry_api_cloudtrail::CloudTrail::new(ferry.clone())),
     ];

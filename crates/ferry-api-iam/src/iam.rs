@@ -1,0 +1,325 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_core::iam::{CreateRoleInput, Page, role_arn, user_arn};
+use ferry_core::{Ferry, RequestContext};
+use ferry_http::{ApiError, ApiRequest, ApiResult, Protocol, Service, Success};
+use ferry_store::{AccessKey, IamRole, IamUser, PrincipalKind};
+
+use crate::wire::{Query, doc, el, error, time};
+
+/// The IAM adapter.
+pub struct Iam {
+    ferry: Arc<Ferry>,
+}
+
+impl Iam {
+    /// IAM over `ferry`.
+    pub fn new(ferry: Arc<Ferry>) -> Self {
+        Iam { ferry }
+    }
+}
+
+const OPERATIONS: &[&str] = &[
+    "CreateRole",
+    "GetRole",
+    "DeleteRole",
+    "ListRoles",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+    "PutRolePolicy",
+    "GetRolePolicy",
+    "DeleteRolePolicy",
+    "ListRolePolicies",
+    "CreateUser",
+    "GetUser",
+    "DeleteUser",
+    "ListUsers",
+    "PutUserPolicy",
+    "GetUserPolicy",
+    "DeleteUserPolicy",
+    "ListUserPolicies",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+];
+
+fn role_xml(r: &IamRole) -> String {
+    let mut x = String::from("<Role>");
+    x.push_str(&el("Path", &r.path));
+    x.push_str(&el("RoleName", &r.name));
+    x.push_str(&el("RoleId", &r.role_id));
+    x.push_str(&el("Arn", role_arn(r)));
+    x.push_str(&time("CreateDate", r.created_at));
+    x.push_str(&el("AssumeRolePolicyDocument", doc(&r.assume_role_policy)));
+    if !r.description.is_empty() {
+        x.push_str(&el("Description", &r.description));
+    }
+    x.push_str(&el(
+        "MaxSessionDuration",
+        r.max_session_duration.to_string(),
+    ));
+    x.push_str("</Role>");
+    x
+}
+
+fn user_xml(tag: &str, u: &IamUser) -> String {
+    format!(
+        "<{tag}>{}{}{}{}{}</{tag}>",
+        el("Path", &u.path),
+        el("UserName", &u.name),
+        el("UserId", &u.user_id),
+        el("Arn", user_arn(u)),
+        time("CreateDate", u.created_at)
+    )
+}
+
+fn key_xml(tag: &str, k: &AccessKey, with_secret: bool) -> String {
+    format!(
+        "<{tag}>{}{}{}{}{}</{tag}>",
+        el("UserName", k.user_name.as_deref().unwrap_or_default()),
+        el("AccessKeyId", &k.access_key_id),
+        el("Status", &k.status),
+        if with_secret {
+            el("SecretAccessKey", &k.secret_access_key)
+        } else {
+            String::new()
+        },
+        time("CreateDate", k.created_at)
+    )
+}
+
+fn list_xml<T>(wrapper: &str, page: &Page<T>, item: impl Fn(&T) -> String) -> String {
+    let mut x = format!("<{wrapper}>");
+    for i in &page.items {
+        x.push_str(&item(i));
+    }
+    x.push_str(&format!("</{wrapper}>"));
+    x.push_str(&el("IsTruncated", page.marker.is_some().to_string()));
+    if let Some(m) = &page.marker {
+        x.push_str(&el("Marker", m));
+    }
+    x
+}
+
+impl Iam {
+    async fn run(&self, ctx: &RequestContext, req: &ApiRequest) -> Result<String, ApiError> {
+        let q = Query(&req.params);
+        let f = &self.ferry;
+        let op = req.operation.as_str();
+        // User- and role-policy operations are the same with another noun.
+        let kind = if op.contains("User") {
+            PrincipalKind::User
+        } else {
+            PrincipalKind::Role
+        };
+        let owner = || -> Result<&str, ApiError> {
+            match kind {
+                PrincipalKind::User => q.req("UserName"),
+                _ => q.req("RoleName"),
+            }
+        };
+        Ok(match op {
+            "CreateRole" => {
+                if !q.tags()?.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "ValidationError",
+                        "Role tags are not supported by Ferry yet",
+                    ));
+                }
+                let r = f
+                    .create_role(
+                        ctx,
+                        CreateRoleInput {
+                            name: q.req("RoleName")?.into(),
+                            path: q.opt("Path").map(Into::into),
+                            assume_role_policy: q.req("AssumeRolePolicyDocument")?.into(),
+                            description: q.opt("Description").map(Into::into),
+                            max_session_duration: q.int("MaxSessionDuration")?,
+                        },
+                    )
+                    .await
+                    .map_err(error)?;
+                role_xml(&r)
+            }
+            "GetRole" => role_xml(&f.get_role(ctx, q.req("RoleName")?).await.map_err(error)?),
+            "DeleteRole" => {
+                f.delete_role(ctx, q.req("RoleName")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListRoles" => {
+                let page = f
+                    .list_roles(
+                        ctx,
+                        q.opt("PathPrefix"),
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                list_xml("Roles", &page, |r| {
+                    role_xml(r)
+                        .replacen("<Role>", "<member>", 1)
+                        .replace("</Role>", "</member>")
+                })
+            }
+            "UpdateAssumeRolePolicy" => {
+                f.update_assume_role_policy(ctx, q.req("RoleName")?, q.req("PolicyDocument")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "UpdateRole" => {
+                f.update_role(
+                    ctx,
+                    q.req("RoleName")?,
+                    q.opt("Description").map(Into::into),
+                    q.int("MaxSessionDuration")?,
+                )
+                .await
+                .map_err(error)?;
+                String::new()
+            }
+            "PutRolePolicy" | "PutUserPolicy" => {
+                f.put_inline_policy(
+                    ctx,
+                    kind,
+                    owner()?,
+                    q.req("PolicyName")?,
+                    q.req("PolicyDocument")?,
+                )
+                .await
+                .map_err(error)?;
+                String::new()
+            }
+            "GetRolePolicy" | "GetUserPolicy" => {
+                let p = f
+                    .get_inline_policy(ctx, kind, owner()?, q.req("PolicyName")?)
+                    .await
+                    .map_err(error)?;
+                let owner_tag = if kind == PrincipalKind::User {
+                    "UserName"
+                } else {
+                    "RoleName"
+                };
+                format!(
+                    "{}{}{}",
+                    el(owner_tag, &p.principal_name),
+                    el("PolicyName", &p.policy_name),
+                    el("PolicyDocument", doc(&p.document))
+                )
+            }
+            "DeleteRolePolicy" | "DeleteUserPolicy" => {
+                f.delete_inline_policy(ctx, kind, owner()?, q.req("PolicyName")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListRolePolicies" | "ListUserPolicies" => {
+                let page = f
+                    .list_inline_policies(ctx, kind, owner()?, q.opt("Marker"), q.int("MaxItems")?)
+                    .await
+                    .map_err(error)?;
+                list_xml("PolicyNames", &page, |n| el("member", n))
+            }
+            "CreateUser" => user_xml(
+                "User",
+                &f.create_user(ctx, q.req("UserName")?, q.opt("Path"))
+                    .await
+                    .map_err(error)?,
+            ),
+            "GetUser" => user_xml(
+                "User",
+                &f.get_user(ctx, q.opt("UserName")).await.map_err(error)?,
+            ),
+            "DeleteUser" => {
+                f.delete_user(ctx, q.req("UserName")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListUsers" => {
+                let page = f
+                    .list_users(
+                        ctx,
+                        q.opt("PathPrefix"),
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                list_xml("Users", &page, |u| user_xml("member", u))
+            }
+            "CreateAccessKey" => key_xml(
+                "AccessKey",
+                &f.create_access_key(ctx, q.opt("UserName"))
+                    .await
+                    .map_err(error)?,
+                true,
+            ),
+            "ListAccessKeys" => {
+                let keys = f
+                    .list_access_keys(ctx, q.opt("UserName"))
+                    .await
+                    .map_err(error)?;
+                let page = Page {
+                    items: keys,
+                    marker: None,
+                };
+                list_xml("AccessKeyMetadata", &page, |k| key_xml("member", k, false))
+            }
+            "UpdateAccessKey" => {
+                f.update_access_key(
+                    ctx,
+                    q.opt("UserName"),
+                    q.req("AccessKeyId")?,
+                    q.req("Status")?,
+                )
+                .await
+                .map_err(error)?;
+                String::new()
+            }
+            "DeleteAccessKey" => {
+                f.delete_access_key(ctx, q.opt("UserName"), q.req("AccessKeyId")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "InvalidAction",
+                    format!("Could not find operation {other}"),
+                ));
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl Service for Iam {
+    fn signing_name(&self) -> &'static str {
+        "iam"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Query {
+            xmlns: "https://iam.amazonaws.com/doc/2010-05-08/",
+        }
+    }
+
+    fn event_source(&self) -> &'static str {
+        "iam.amazonaws.com"
+    }
+
+    fn has_operation(&self, operation: &str) -> bool {
+        OPERATIONS.contains(&operation)
+    }
+
+    async fn call(&self, ctx: &RequestContext, req: &ApiRequest) -> ApiResult {
+        let read_only = req.operation.starts_with("Get") || req.operation.starts_with("List");
+        ApiResult::new(self.run(ctx, req).await.map(Success::Xml), read_only)
+    }
+}
