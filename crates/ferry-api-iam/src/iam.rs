@@ -27,6 +27,9 @@ const OPERATIONS: &[&str] = &[
     "ListRoles",
     "UpdateAssumeRolePolicy",
     "UpdateRole",
+    "TagRole",
+    "UntagRole",
+    "ListRoleTags",
     "PutRolePolicy",
     "GetRolePolicy",
     "DeleteRolePolicy",
@@ -60,7 +63,23 @@ fn role_xml(r: &IamRole) -> String {
         "MaxSessionDuration",
         r.max_session_duration.to_string(),
     ));
+    if !r.tags.is_empty() {
+        x.push_str(&tags_xml(&r.tags));
+    }
     x.push_str("</Role>");
+    x
+}
+
+fn tags_xml(tags: &[(String, String)]) -> String {
+    let mut x = String::from("<Tags>");
+    for (k, v) in tags {
+        x.push_str(&format!(
+            "<member>{}{}</member>",
+            el("Key", k),
+            el("Value", v)
+        ));
+    }
+    x.push_str("</Tags>");
     x
 }
 
@@ -122,12 +141,6 @@ impl Iam {
         };
         Ok(match op {
             "CreateRole" => {
-                if !q.tags()?.is_empty() {
-                    return Err(ApiError::bad_request(
-                        "ValidationError",
-                        "Role tags are not supported by Ferry yet",
-                    ));
-                }
                 let r = f
                     .create_role(
                         ctx,
@@ -137,6 +150,7 @@ impl Iam {
                             assume_role_policy: q.req("AssumeRolePolicyDocument")?.into(),
                             description: q.opt("Description").map(Into::into),
                             max_session_duration: q.int("MaxSessionDuration")?,
+                            tags: q.tags()?,
                         },
                     )
                     .await
@@ -165,6 +179,25 @@ impl Iam {
                         .replacen("<Role>", "<member>", 1)
                         .replace("</Role>", "</member>")
                 })
+            }
+            "TagRole" => {
+                f.tag_role(ctx, q.req("RoleName")?, q.tags()?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "UntagRole" => {
+                f.untag_role(ctx, q.req("RoleName")?, &q.list("TagKeys"))
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListRoleTags" => {
+                let tags = f
+                    .list_role_tags(ctx, q.req("RoleName")?)
+                    .await
+                    .map_err(error)?;
+                format!("{}{}", tags_xml(&tags), el("IsTruncated", "false"))
             }
             "UpdateAssumeRolePolicy" => {
                 f.update_assume_role_policy(ctx, q.req("RoleName")?, q.req("PolicyDocument")?)

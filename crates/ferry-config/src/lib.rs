@@ -193,6 +193,15 @@ impl Settings {
                 ),
             });
         }
+        if !(self.blobs.is_empty() || self.blobs.starts_with("s3://")) {
+            return Err(ConfigError::Invalid {
+                key: "blobs",
+                message: format!(
+                    "{:?}: expected empty (local files) or an s3://bucket/prefix URL",
+                    self.blobs
+                ),
+            });
+        }
         if self.limits.max_body_bytes == 0 || self.limits.max_header_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 key: "limits",

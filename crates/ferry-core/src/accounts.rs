@@ -301,6 +301,7 @@ impl Ferry {
             ),
             max_session_duration: 3600,
             description: "Grants the management account full access".into(),
+            tags: Vec::new(),
             created_at: now,
         }))
         .push(Write::PutInlinePolicy(InlinePolicy {

@@ -88,7 +88,7 @@ impl Ferry {
             c.insert("aws:SourceIp", ContextValue::Ip(ip));
         }
         if let IdentityKind::AssumedRole(s) = &p.kind {
-            for (k, v) in &s.tags {
+            for (k, v) in s.role_tags.iter().chain(&s.tags) {
                 c.insert(&format!("aws:PrincipalTag/{k}"), v.clone());
             }
             if let Some(si) = &s.source_identity {

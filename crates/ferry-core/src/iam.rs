@@ -21,7 +21,7 @@ pub const AWS_MANAGED: &[(&str, &str)] = &[
     ),
     (
         "ReadOnlyAccess",
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["*:Get*","*:List*","*:Describe*","*:Head*","*:Lookup*","s3:GetObject","sqs:ReceiveMessage"],"Resource":"*"}]}"#,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*","iam:Simulate*","sts:GetCallerIdentity","organizations:Describe*","organizations:List*","cloudtrail:LookupEvents","cloudtrail:Get*","cloudtrail:Describe*","cloudtrail:List*","s3:Get*","s3:List*","s3:Head*","sqs:Get*","sqs:List*","sqs:ReceiveMessage","events:Describe*","events:List*","events:Test*","apigateway:GET","transfer:Describe*","transfer:List*","ec2:Describe*","rds:Describe*","rds:List*"],"Resource":"*"}]}"#,
     ),
     (
         "AmazonS3FullAccess",
@@ -187,6 +187,38 @@ pub struct CreateRoleInput {
     pub description: Option<String>,
     /// 3600..=43200, default 3600.
     pub max_session_duration: Option<i64>,
+    /// Tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// IAM's tag rules: at most 50, keys 1-128 characters, values up to 256,
+/// no key twice (case-insensitively), no `aws:` prefix.
+pub fn validate_tags(tags: &[(String, String)]) -> Result<(), CoreError> {
+    if tags.len() > 50 {
+        return Err(CoreError::Conflict {
+            code: "LimitExceeded",
+            message: "Cannot exceed quota for TagsPerRole: 50".into(),
+        });
+    }
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(validation(format!(
+                "Tag {k:?}: keys must be 1-128 characters and values at most 256"
+            )));
+        }
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(validation(format!(
+                "Tag key {k:?}: the aws: prefix is reserved"
+            )));
+        }
+        if tags[..i].iter().any(|(x, _)| x.eq_ignore_ascii_case(k)) {
+            return Err(CoreError::invalid(
+                "InvalidInput",
+                format!("Duplicate tag keys found: {k}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_duration(d: i64) -> Result<(), CoreError> {
@@ -241,6 +273,7 @@ impl Ferry {
         let max = input.max_session_duration.unwrap_or(3600);
         check_duration(max)?;
         let description = input.description.unwrap_or_default();
+        validate_tags(&input.tags)?;
         if description.chars().count() > 1000 {
             return Err(validation("Description must be at most 1000 characters"));
         }
@@ -263,6 +296,7 @@ impl Ferry {
             assume_role_policy: input.assume_role_policy,
             max_session_duration: max,
             description,
+            tags: input.tags,
             created_at: self.now(),
         };
         store
@@ -393,6 +427,69 @@ impl Ferry {
             .apply(WriteBatch::one(Write::UpdateRole(role)))
             .await?;
         Ok(())
+    }
+
+    /// `TagRole`: adds or replaces tags.
+    pub async fn tag_role(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), CoreError> {
+        validate_name("roleName", name, 64)?;
+        validate_tags(&tags)?;
+        let (account, store) = self
+            .iam(ctx, "iam:TagRole", Self::arn_of(ctx, "role", name))
+            .await?;
+        let mut role = self.role_row(&store, account, name).await?;
+        for (k, v) in tags {
+            match role
+                .tags
+                .iter_mut()
+                .find(|(x, _)| x.eq_ignore_ascii_case(&k))
+            {
+                Some(t) => t.1 = v,
+                None => role.tags.push((k, v)),
+            }
+        }
+        validate_tags(&role.tags)?;
+        store
+            .apply(WriteBatch::one(Write::UpdateRole(role)))
+            .await?;
+        Ok(())
+    }
+
+    /// `UntagRole`.
+    pub async fn untag_role(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        keys: &[String],
+    ) -> Result<(), CoreError> {
+        validate_name("roleName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:UntagRole", Self::arn_of(ctx, "role", name))
+            .await?;
+        let mut role = self.role_row(&store, account, name).await?;
+        role.tags
+            .retain(|(k, _)| !keys.iter().any(|x| x.eq_ignore_ascii_case(k)));
+        store
+            .apply(WriteBatch::one(Write::UpdateRole(role)))
+            .await?;
+        Ok(())
+    }
+
+    /// `ListRoleTags`.
+    pub async fn list_role_tags(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        validate_name("roleName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:ListRoleTags", Self::arn_of(ctx, "role", name))
+            .await?;
+        Ok(self.role_row(&store, account, name).await?.tags)
     }
 
     async fn principal_exists(
@@ -793,5 +890,48 @@ impl Ferry {
             }))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_managed_policy_parses() {
+        for (name, doc) in AWS_MANAGED {
+            assert!(
+                Policy::parse(doc, PolicyKind::Identity).is_ok(),
+                "{name} does not parse"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_paths() {
+        assert!(validate_name("roleName", "Vendor-Access_1+=,.@", 64).is_ok());
+        assert!(validate_name("roleName", "", 64).is_err());
+        assert!(validate_name("roleName", "has space", 64).is_err());
+        assert!(validate_name("roleName", &"x".repeat(65), 64).is_err());
+        assert!(validate_path("/").is_ok());
+        assert!(validate_path("/a/b/").is_ok());
+        assert!(validate_path("a/").is_err());
+        assert!(validate_path("/a").is_err());
+    }
+
+    #[test]
+    fn pages_follow_markers() {
+        let names: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let p1 = page(names.clone(), Clone::clone, None, Some(2)).expect("page");
+        assert_eq!(p1.items, ["a", "b"]);
+        let p2 = page(names.clone(), Clone::clone, p1.marker.as_deref(), Some(2)).expect("page");
+        assert_eq!(p2.items, ["c", "d"]);
+        let p3 = page(names.clone(), Clone::clone, p2.marker.as_deref(), Some(2)).expect("page");
+        assert_eq!(p3.items, ["e"]);
+        assert!(p3.marker.is_none());
+        assert!(page(names, Clone::clone, None, Some(0)).is_err());
     }
 }

@@ -29,6 +29,9 @@ pub struct RoleSession {
     pub source_identity: Option<String>,
     /// Session tags (`aws:PrincipalTag/*`).
     pub tags: Vec<(String, String)>,
+    /// The role's own tags, read when the session is resolved; session
+    /// tags with the same key win.
+    pub role_tags: Vec<(String, String)>,
     /// Tag keys passed on to chained sessions.
     pub transitive_tag_keys: Vec<String>,
     /// Whether a role session made this session (role chaining).

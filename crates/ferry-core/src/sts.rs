@@ -303,11 +303,11 @@ impl Ferry {
         let store = self.placement().for_account(account).await?;
         let principal = match (&claims.r, &claims.u) {
             (Some(r), _) => {
-                match store.get_role(account, &r.n).await? {
-                    Some(role) if role.role_id == r.id => {}
+                let role_tags = match store.get_role(account, &r.n).await? {
+                    Some(role) if role.role_id == r.id => role.tags,
                     // The role is gone (or is another role by the same name).
                     _ => return Ok(Err("InvalidClientTokenId")),
-                }
+                };
                 Principal {
                     account,
                     arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", r.n, r.s),
@@ -323,6 +323,7 @@ impl Ferry {
                         session_policy_arns: r.pa.clone(),
                         source_identity: r.si.clone(),
                         tags: r.t.clone(),
+                        role_tags,
                         transitive_tag_keys: r.tt.clone(),
                         chained: r.ch,
                     })),

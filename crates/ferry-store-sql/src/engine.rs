@@ -268,7 +268,7 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         Write::PutRole(r) => {
             sqlx::query(
                 "INSERT INTO iam_roles (account_id, name_lower, name, role_id, path, assume_role_policy, \
-                 max_session_duration, description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 max_session_duration, description, created_at, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(r.account_id.to_string())
             .bind(r.name.to_lowercase())
@@ -279,6 +279,7 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .bind(r.max_session_duration)
             .bind(r.description)
             .bind(ms(r.created_at))
+            .bind(tags_json(&r.tags))
             .execute(&mut **tx)
             .await?;
         }
@@ -299,14 +300,15 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         }
         Write::UpdateRole(r) => {
             sqlx::query(
-                "UPDATE iam_roles SET assume_role_policy = $1, max_session_duration = $2, description = $3 \
-                 WHERE account_id = $4 AND name_lower = $5",
+                "UPDATE iam_roles SET assume_role_policy = $1, max_session_duration = $2, description = $3, \
+                 tags = $6 WHERE account_id = $4 AND name_lower = $5",
             )
             .bind(r.assume_role_policy)
             .bind(r.max_session_duration)
             .bind(r.description)
             .bind(r.account_id.to_string())
             .bind(r.name.to_lowercase())
+            .bind(tags_json(&r.tags))
             .execute(&mut **tx)
             .await?;
         }
@@ -434,6 +436,10 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         }
     }
     Ok(())
+}
+
+fn tags_json(tags: &[(String, String)]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
 }
 
 const ACCOUNT_COLS: &str = "id, name, email, tier, status, is_management, created_at";
@@ -595,7 +601,7 @@ impl Store for SqlStore {
     ) -> Result<Option<IamRole>, StoreError> {
         self.fetch_optional(
             sqlx::query(
-                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at \
+                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at, tags \
                  FROM iam_roles WHERE account_id = $1 AND name_lower = $2",
             )
             .bind(account.to_string())
@@ -623,7 +629,7 @@ impl Store for SqlStore {
     async fn list_roles(&self, account: AccountId) -> Result<Vec<IamRole>, StoreError> {
         self.fetch_all(
             sqlx::query(
-                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at \
+                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at, tags \
                  FROM iam_roles WHERE account_id = $1 ORDER BY name_lower",
             )
             .bind(account.to_string()),

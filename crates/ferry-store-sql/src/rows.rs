@@ -95,6 +95,8 @@ pub(crate) fn role(r: &AnyRow) -> Result<IamRole, StoreError> {
         assume_role_policy: s(r, "assume_role_policy")?,
         max_session_duration: i(r, "max_session_duration")?,
         description: s(r, "description")?,
+        tags: serde_json::from_str(&s(r, "tags")?)
+            .map_err(|e| StoreError::Engine(format!("corrupt role tags: {e}")))?,
         created_at: from_ms(i(r, "created_at")?),
     })
 }

@@ -278,6 +278,7 @@ pub async fn iam(s: Arc<dyn Store>) {
         assume_role_policy: "{}".into(),
         max_session_duration: 3600,
         description: String::new(),
+        tags: vec![("team".into(), "a".into()), ("env".into(), "b".into())],
         created_at: t(1),
     };
     put(&s, Write::PutRole(role.clone())).await;
@@ -319,6 +320,123 @@ pub async fn iam(s: Arc<dyn Store>) {
             .expect("list")
             .is_empty()
     );
+    put(
+        &s,
+        Write::DeleteInlinePolicy {
+            account: a,
+            kind: PrincipalKind::User,
+            principal_name: "admin".into(),
+            policy_name: "a".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        s.list_inline_policies(a, PrincipalKind::User, "Admin")
+            .await
+            .expect("list"),
+        vec![pol("b", "2")]
+    );
+
+    let mut changed = s
+        .get_role(a, "OrganizationAccountAccessRole")
+        .await
+        .expect("get")
+        .expect("role");
+    changed.assume_role_policy = "{\"changed\":1}".into();
+    changed.max_session_duration = 7200;
+    changed.description = "d".into();
+    changed.tags = vec![("env".into(), "c".into())];
+    put(&s, Write::UpdateRole(changed.clone())).await;
+    assert_eq!(
+        s.get_role(a, "OrganizationAccountAccessRole")
+            .await
+            .expect("get"),
+        Some(changed)
+    );
+    let mut other = IamRole {
+        name: "Another".into(),
+        role_id: "AROA2".into(),
+        ..role_template(a)
+    };
+    put(&s, Write::PutRole(other.clone())).await;
+    other.account_id = acct(2);
+    put(&s, Write::PutRole(other)).await;
+    let names: Vec<_> = s
+        .list_roles(a)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["Another", "OrganizationAccountAccessRole"]);
+    put(
+        &s,
+        Write::DeleteRole {
+            account: a,
+            name: "another".into(),
+        },
+    )
+    .await;
+    assert_eq!(s.list_roles(a).await.expect("list").len(), 1);
+    assert_eq!(
+        s.list_roles(acct(2)).await.expect("list").len(),
+        1,
+        "other account untouched"
+    );
+    let users: Vec<_> = s
+        .list_users(a)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(users, ["Admin"]);
+    put(
+        &s,
+        Write::DeleteUser {
+            account: a,
+            name: "ADMIN".into(),
+        },
+    )
+    .await;
+    assert!(s.get_user(a, "Admin").await.expect("get").is_none());
+    assert!(s.get_user(acct(2), "admin").await.expect("get").is_some());
+
+    put(
+        &s,
+        Write::InitSetting {
+            key: "k".into(),
+            value: "first".into(),
+        },
+    )
+    .await;
+    put(
+        &s,
+        Write::InitSetting {
+            key: "k".into(),
+            value: "second".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        s.get_setting("k").await.expect("get").as_deref(),
+        Some("first")
+    );
+    assert!(s.get_setting("missing").await.expect("get").is_none());
+}
+
+fn role_template(a: AccountId) -> IamRole {
+    IamRole {
+        account_id: a,
+        name: String::new(),
+        role_id: String::new(),
+        path: "/".into(),
+        assume_role_policy: "{}".into(),
+        max_session_duration: 3600,
+        description: String::new(),
+        tags: Vec::new(),
+        created_at: t(1),
+    }
 }
 
 pub async fn batches_are_atomic(s: Arc<dyn Store>) {

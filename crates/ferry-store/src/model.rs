@@ -98,6 +98,8 @@ pub struct IamRole {
     pub max_session_duration: i64,
     /// Free text.
     pub description: String,
+    /// Tags, in the order given.
+    pub tags: Vec<(String, String)>,
     /// When it was made.
     pub created_at: Timestamp,
 }

@@ -24,7 +24,7 @@ pub enum Write {
     /// Insert or replace an inline policy.
     PutInlinePolicy(InlinePolicy),
     /// Replace a role's mutable fields (trust policy, description, max
-    /// session duration); no-op if it does not exist.
+    /// session duration, tags); no-op if it does not exist.
     UpdateRole(IamRole),
     /// Delete a role by name.
     DeleteRole {

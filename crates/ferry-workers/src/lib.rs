@@ -3,13 +3,16 @@
 //! that the store committed in the same transaction as the change that
 //! caused them (webhooks, cross-account buses and queue sends in later
 //! channels), with typed outcomes, a retry schedule with jitter, and a
-//! dead-letter end. Nothing committed is lost: a claimed item is only
+//! dead-letter end; the [`BlobSweeper`] clears what interrupted uploads
+//! left in blob roots. Nothing committed is lost: a claimed item is only
 //! leased, so a crash hands it out again.
 //!
 //! Depends on ferry-core (clock, domain) and the ferry-store traits.
 
 mod relay;
+mod sweep;
 mod worker;
 
 pub use relay::{Deliver, Delivery, OutboxRelay, RetryPolicy};
+pub use sweep::BlobSweeper;
 pub use worker::{Worker, WorkerState, run};

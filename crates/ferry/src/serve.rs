@@ -40,12 +40,7 @@ async fn shutdown_signal() {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_tracing();
     let started = Instant::now();
-    if !settings.blobs.is_empty() {
-        anyhow::bail!(
-            "--blobs {:?}: only local blobs are available in this build",
-            settings.blobs
-        );
-    }
+    let blobs = crate::wiring::open_blobs(&settings).context("opening the blob store")?;
     let (ferry, audit_writer) = crate::wiring::open_ferry(&settings).await?;
     crate::wiring::ensure_operator(&ferry, &settings.data_dir).await?;
     let management = ferry.management_account().await?;
@@ -94,6 +89,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let relay_task = tokio::spawn(ferry_workers::run(
         relay,
         Duration::from_millis(200),
+        workers_stop.clone(),
+    ));
+    let sweeper = ferry_workers::BlobSweeper::new(
+        ferry.placement().clone(),
+        blobs,
+        Duration::from_secs(600),
+        Duration::from_secs(3600),
+    );
+    let sweep_task = tokio::spawn(ferry_workers::run(
+        sweeper,
+        Duration::from_secs(60),
         workers_stop,
     ));
     let mut server = tokio::spawn(ferry_http::serve(listener, door, http_stop.clone()));
@@ -125,6 +131,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     audit_stop.cancel();
     let _ = audit_task.await;
     let _ = relay_task.await;
+    let _ = sweep_task.await;
     ferry.placement().close().await;
     tracing::info!("stopped cleanly");
     Ok(())

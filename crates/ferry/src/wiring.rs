@@ -102,3 +102,30 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Opens the blob store the settings name: local files under the data dir,
+/// or an S3-compatible store (`s3://bucket/prefix`) whose endpoint comes
+/// from `FERRY_BLOBS_ENDPOINT` and credentials from the usual `AWS_*`
+/// variables.
+pub fn open_blobs(settings: &Settings) -> anyhow::Result<ferry_blob::Blobs> {
+    if settings.blobs.is_empty() {
+        return Ok(ferry_blob::Blobs::local(&settings.data_dir)?);
+    }
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let endpoint = var("FERRY_BLOBS_ENDPOINT");
+    let opts = ferry_blob::S3Options {
+        allow_http: endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://")),
+        endpoint,
+        region: var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into()),
+        access_key_id: var("AWS_ACCESS_KEY_ID")
+            .context("--blobs s3://... needs AWS_ACCESS_KEY_ID")?,
+        secret_access_key: var("AWS_SECRET_ACCESS_KEY")
+            .context("--blobs s3://... needs AWS_SECRET_ACCESS_KEY")?,
+        session_token: var("AWS_SESSION_TOKEN"),
+    };
+    Ok(ferry_blob::Blobs::s3(&settings.blobs, opts)?)
+}
