@@ -130,3 +130,30 @@ def test_member_account_is_denied(ferry, member, siloed, op):
     with client_error("AccessDeniedException"):
         MEMBER_CALLS[op](client, siloed)
     assert {a["account_id"] for a in ferry.list_accounts()} == before
+
+
+def test_operator_reaches_a_new_account_through_organization_account_access_role(ferry, org, operator):
+    """As on AWS: the management account assumes the role every created
+    account gets, and acts inside the new account with its rights."""
+    account_id = org.create_account(Email=unique_email("oaar"), AccountName=unique("oaar"),
+                                    Tags=[{"Key": "ferry:tier", "Value": "siloed"}])[
+        "CreateAccountStatus"]["AccountId"]
+    sts = ferry.client("sts", operator)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+                            RoleSessionName="operator")["Credentials"]
+    session = Creds(account_id=account_id, access_key_id=creds["AccessKeyId"],
+                    secret_access_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    me = ferry.client("sts", session).get_caller_identity()
+    assert me["Account"] == account_id
+    assert me["Arn"] == f"arn:aws:sts::{account_id}:assumed-role/OrganizationAccountAccessRole/operator"
+    users = ferry.client("iam", session).list_users()["Users"]
+    assert [u["UserName"] for u in users] == ["admin"], "the session acts inside the new account"
+
+
+def test_member_cannot_use_another_members_organization_role(ferry, org, member):
+    account_id = org.create_account(Email=unique_email("oaar2"), AccountName=unique("oaar2"))[
+        "CreateAccountStatus"]["AccountId"]
+    with client_error("AccessDenied", 403):
+        ferry.client("sts", member).assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+            RoleSessionName="intruder")
