@@ -44,6 +44,33 @@ pub struct NewAccount {
     pub secret_access_key: String,
 }
 
+/// An account as `ferry account list` and `/_ferry/accounts` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountSummary {
+    /// 12 digits.
+    pub account_id: AccountId,
+    /// Its name.
+    pub name: String,
+    /// Its tier.
+    pub tier: Tier,
+    /// Its email.
+    pub email: String,
+    /// `ACTIVE`.
+    pub status: String,
+}
+
+impl From<Account> for AccountSummary {
+    fn from(a: Account) -> Self {
+        AccountSummary {
+            account_id: a.id,
+            name: a.name,
+            tier: a.tier,
+            email: a.email,
+            status: a.status,
+        }
+    }
+}
+
 fn unique_id(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut rng = rand::rng();

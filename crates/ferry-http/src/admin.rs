@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::response::Response;
+use ferry_core::accounts::AccountSummary;
 use ferry_core::audit::{AuditRecord, Caller};
 use ferry_core::{CoreError, RequestContext};
 use http::request::Parts;
@@ -169,21 +170,15 @@ async fn run(
         .map_err(core)?;
     match operation {
         "ListAccounts" => {
-            let accounts = ferry.list_all_accounts().await.map_err(core)?;
-            Ok(Value::Array(
-                accounts
-                    .into_iter()
-                    .map(|a| {
-                        json!({
-                            "account_id": a.id.to_string(),
-                            "name": a.name,
-                            "tier": a.tier.as_str(),
-                            "email": a.email,
-                            "status": a.status,
-                        })
-                    })
-                    .collect(),
-            ))
+            let accounts: Vec<AccountSummary> = ferry
+                .list_all_accounts()
+                .await
+                .map_err(core)?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            serde_json::to_value(accounts)
+                .map_err(|e| ApiError::new(500, "InternalFailure", e.to_string()))
         }
         "CreateAccount" => {
             let input: CreateAccountBody = serde_json::from_slice(body).map_err(|e| {

@@ -6,6 +6,8 @@ use ferry_sigv4::Credentials;
 use http::Method;
 use serde_json::{Value, json};
 
+use ferry_core::accounts::AccountSummary;
+
 use crate::cli::{AccountCommand, Target};
 use crate::client::Client;
 use crate::wiring::{OperatorFile, operator_path};
@@ -80,22 +82,14 @@ pub async fn run(cmd: AccountCommand) -> anyhow::Result<()> {
                 return print(&remote(ep, &target, Method::GET, "/_ferry/accounts", None).await?);
             }
             let (ferry, _) = local(&target).await?;
-            let accounts = ferry.list_all_accounts().await?;
+            let accounts: Vec<AccountSummary> = ferry
+                .list_all_accounts()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
             ferry.placement().close().await;
-            print(&Value::Array(
-                accounts
-                    .into_iter()
-                    .map(|a| {
-                        json!({
-                            "account_id": a.id.to_string(),
-                            "name": a.name,
-                            "tier": a.tier.as_str(),
-                            "email": a.email,
-                            "status": a.status,
-                        })
-                    })
-                    .collect(),
-            ))
+            print(&serde_json::to_value(accounts)?)
         }
         AccountCommand::Key { account_id, target } => {
             let id: ferry_types::AccountId = account_id.parse()?;
