@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ferry_core::iam::{CreateRoleInput, Page, role_arn, user_arn};
+use ferry_core::iam::{
+    CreatePolicyInput, CreateRoleInput, Page, PolicyVersionView, PolicyView, role_arn, user_arn,
+};
 use ferry_core::{Ferry, RequestContext};
 use ferry_http::{ApiError, ApiRequest, ApiResult, Protocol, Service, Success};
 use ferry_store::{AccessKey, IamRole, IamUser, PrincipalKind};
@@ -46,6 +48,21 @@ const OPERATIONS: &[&str] = &[
     "ListAccessKeys",
     "UpdateAccessKey",
     "DeleteAccessKey",
+    "CreatePolicy",
+    "GetPolicy",
+    "DeletePolicy",
+    "ListPolicies",
+    "CreatePolicyVersion",
+    "GetPolicyVersion",
+    "ListPolicyVersions",
+    "SetDefaultPolicyVersion",
+    "DeletePolicyVersion",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "ListAttachedRolePolicies",
+    "AttachUserPolicy",
+    "DetachUserPolicy",
+    "ListAttachedUserPolicies",
 ];
 
 fn role_xml(r: &IamRole) -> String {
@@ -106,6 +123,39 @@ fn key_xml(tag: &str, k: &AccessKey, with_secret: bool) -> String {
             String::new()
         },
         time("CreateDate", k.created_at)
+    )
+}
+
+fn policy_xml(tag: &str, p: &PolicyView) -> String {
+    let mut x = format!("<{tag}>");
+    x.push_str(&el("PolicyName", &p.name));
+    x.push_str(&el("DefaultVersionId", &p.default_version_id));
+    x.push_str(&el("PolicyId", &p.policy_id));
+    x.push_str(&el("Path", &p.path));
+    x.push_str(&el("Arn", &p.arn));
+    x.push_str(&el("AttachmentCount", p.attachment_count.to_string()));
+    x.push_str(&el("PermissionsBoundaryUsageCount", "0"));
+    x.push_str(&el("IsAttachable", "true"));
+    if !p.description.is_empty() {
+        x.push_str(&el("Description", &p.description));
+    }
+    x.push_str(&time("CreateDate", p.created_at));
+    x.push_str(&time("UpdateDate", p.updated_at));
+    x.push_str(&format!("</{tag}>"));
+    x
+}
+
+fn version_xml(tag: &str, v: &PolicyVersionView, with_document: bool) -> String {
+    format!(
+        "<{tag}>{}{}{}{}</{tag}>",
+        if with_document {
+            el("Document", doc(&v.document))
+        } else {
+            String::new()
+        },
+        el("VersionId", &v.version_id),
+        el("IsDefaultVersion", v.is_default.to_string()),
+        time("CreateDate", v.created_at)
     )
 }
 
@@ -320,6 +370,121 @@ impl Iam {
                     .await
                     .map_err(error)?;
                 String::new()
+            }
+            "CreatePolicy" => policy_xml(
+                "Policy",
+                &f.create_policy(
+                    ctx,
+                    CreatePolicyInput {
+                        name: q.req("PolicyName")?.into(),
+                        path: q.opt("Path").map(Into::into),
+                        document: q.req("PolicyDocument")?.into(),
+                        description: q.opt("Description").map(Into::into),
+                    },
+                )
+                .await
+                .map_err(error)?,
+            ),
+            "GetPolicy" => policy_xml(
+                "Policy",
+                &f.get_policy(ctx, q.req("PolicyArn")?)
+                    .await
+                    .map_err(error)?,
+            ),
+            "DeletePolicy" => {
+                f.delete_policy(ctx, q.req("PolicyArn")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListPolicies" => {
+                let page = f
+                    .list_policies(
+                        ctx,
+                        q.opt("Scope"),
+                        q.bool("OnlyAttached")?.unwrap_or(false),
+                        q.opt("PathPrefix"),
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                list_xml("Policies", &page, |p| policy_xml("member", p))
+            }
+            "CreatePolicyVersion" => version_xml(
+                "PolicyVersion",
+                &f.create_policy_version(
+                    ctx,
+                    q.req("PolicyArn")?,
+                    q.req("PolicyDocument")?,
+                    q.bool("SetAsDefault")?.unwrap_or(false),
+                )
+                .await
+                .map_err(error)?,
+                false,
+            ),
+            "GetPolicyVersion" => version_xml(
+                "PolicyVersion",
+                &f.get_policy_version(ctx, q.req("PolicyArn")?, q.req("VersionId")?)
+                    .await
+                    .map_err(error)?,
+                true,
+            ),
+            "ListPolicyVersions" => {
+                let versions = f
+                    .list_policy_versions(ctx, q.req("PolicyArn")?)
+                    .await
+                    .map_err(error)?;
+                // At most five versions: one page always holds them all.
+                let page = Page {
+                    items: versions,
+                    marker: None,
+                };
+                list_xml("Versions", &page, |v| version_xml("member", v, false))
+            }
+            "SetDefaultPolicyVersion" => {
+                f.set_default_policy_version(ctx, q.req("PolicyArn")?, q.req("VersionId")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "DeletePolicyVersion" => {
+                f.delete_policy_version(ctx, q.req("PolicyArn")?, q.req("VersionId")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "AttachRolePolicy" | "AttachUserPolicy" => {
+                f.attach_policy(ctx, kind, owner()?, q.req("PolicyArn")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "DetachRolePolicy" | "DetachUserPolicy" => {
+                f.detach_policy(ctx, kind, owner()?, q.req("PolicyArn")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListAttachedRolePolicies" | "ListAttachedUserPolicies" => {
+                let page = f
+                    .list_attached_policies(
+                        ctx,
+                        kind,
+                        owner()?,
+                        q.opt("PathPrefix"),
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                list_xml("AttachedPolicies", &page, |(name, arn)| {
+                    format!(
+                        "<member>{}{}</member>",
+                        el("PolicyName", name),
+                        el("PolicyArn", arn)
+                    )
+                })
             }
             other => {
                 return Err(ApiError::bad_request(

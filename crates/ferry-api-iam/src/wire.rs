@@ -74,6 +74,20 @@ impl Query<'_> {
             .transpose()
     }
 
+    /// An optional boolean (`true` / `false`).
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.opt(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::bad_request(
+                    "ValidationError",
+                    format!("{name} must be true or false"),
+                )),
+            })
+            .transpose()
+    }
+
     /// `Name.member.1`, `Name.member.2`, ...
     pub fn list(&self, name: &str) -> Vec<String> {
         (1..)

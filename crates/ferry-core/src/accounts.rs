@@ -15,6 +15,11 @@ pub use ferry_store::{Account, CreateAccountRequest};
 pub const ADMINISTRATOR_ACCESS: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
+/// The ARN under which `admin` and the organization role have
+/// [`ADMINISTRATOR_ACCESS`] attached (as AWS does, not an inline copy, so
+/// a customer can detach it like any managed policy).
+pub const ADMINISTRATOR_ACCESS_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
 /// The role every created account gets, trusted by the management account.
 pub const ORGANIZATION_ROLE: &str = "OrganizationAccountAccessRole";
 
@@ -246,8 +251,8 @@ impl Ferry {
         Ok(self.placement().catalog().list_accounts().await?)
     }
 
-    /// Creates an account on a tier, with an `admin` user holding
-    /// AdministratorAccess and one access key, and the
+    /// Creates an account on a tier, with an `admin` user that has
+    /// AdministratorAccess attached and one access key, and the
     /// `OrganizationAccountAccessRole` trusted by the management account.
     ///
     /// The account's own rows are written first and the catalog rows last,
@@ -310,12 +315,11 @@ impl Ferry {
             path: "/".into(),
             created_at: now,
         }))
-        .push(Write::PutInlinePolicy(InlinePolicy {
+        .push(Write::AttachPolicy(PolicyAttachment {
             account_id: id,
             principal_kind: PrincipalKind::User,
             principal_name: "admin".into(),
-            policy_name: "AdministratorAccess".into(),
-            document: ADMINISTRATOR_ACCESS.into(),
+            policy_arn: ADMINISTRATOR_ACCESS_ARN.into(),
         }))
         .push(Write::PutAccessKey(key.clone()))
         .push(Write::PutRole(IamRole {
@@ -331,12 +335,11 @@ impl Ferry {
             tags: Vec::new(),
             created_at: now,
         }))
-        .push(Write::PutInlinePolicy(InlinePolicy {
+        .push(Write::AttachPolicy(PolicyAttachment {
             account_id: id,
             principal_kind: PrincipalKind::Role,
             principal_name: ORGANIZATION_ROLE.into(),
-            policy_name: "AdministratorAccess".into(),
-            document: ADMINISTRATOR_ACCESS.into(),
+            policy_arn: ADMINISTRATOR_ACCESS_ARN.into(),
         }));
         let mut cat = WriteBatch::new();
         cat.push(Write::PutAccount(account.clone()))

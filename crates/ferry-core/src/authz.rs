@@ -112,7 +112,9 @@ impl Ferry {
                     session.extend(stored("session policy", doc, PolicyKind::Session));
                 }
                 for arn in &s.session_policy_arns {
-                    if let Some(doc) = crate::iam::managed_policy_document(self, arn).await? {
+                    if let Some(doc) =
+                        crate::iam::managed_policy_document(self, p.account, arn).await?
+                    {
                         session.extend(stored(arn, &doc, PolicyKind::Session));
                     }
                 }
@@ -128,6 +130,15 @@ impl Ferry {
                 &pol.document,
                 PolicyKind::Identity,
             ));
+        }
+        // Attached managed policies, in their default version as of now.
+        for a in store.list_attached_policies(p.account, kind, &name).await? {
+            if let Some(doc) =
+                crate::iam::managed_policy_document(self, p.account, &a.policy_arn).await?
+            {
+                set.identity
+                    .extend(stored(&a.policy_arn, &doc, PolicyKind::Identity));
+            }
         }
         Ok(set)
     }

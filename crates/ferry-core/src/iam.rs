@@ -13,12 +13,16 @@ use crate::authz::Check;
 use crate::identity::IdentityKind;
 use crate::{CoreError, Ferry, RequestContext};
 
+mod managed;
+
+pub use managed::{
+    AWS_POLICY_PREFIX, CreatePolicyInput, PolicyVersionView, PolicyView, managed_policy_document,
+    policy_arn,
+};
+
 /// The AWS managed policies Ferry knows, by name, with their documents.
 pub const AWS_MANAGED: &[(&str, &str)] = &[
-    (
-        "AdministratorAccess",
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-    ),
+    ("AdministratorAccess", crate::accounts::ADMINISTRATOR_ACCESS),
     (
         "ReadOnlyAccess",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*","iam:Simulate*","sts:GetCallerIdentity","organizations:Describe*","organizations:List*","cloudtrail:LookupEvents","cloudtrail:Get*","cloudtrail:Describe*","cloudtrail:List*","s3:Get*","s3:List*","s3:Head*","sqs:Get*","sqs:List*","sqs:ReceiveMessage","events:Describe*","events:List*","events:Test*","apigateway:GET","transfer:Describe*","transfer:List*","ec2:Describe*","rds:Describe*","rds:List*"],"Resource":"*"}]}"#,
@@ -40,23 +44,6 @@ pub const AWS_MANAGED: &[(&str, &str)] = &[
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["events:*","schemas:*","scheduler:*","pipes:*"],"Resource":"*"}]}"#,
     ),
 ];
-
-/// The document of a managed policy by ARN (`arn:aws:iam::aws:policy/NAME`
-/// for AWS managed ones), if it exists.
-pub async fn managed_policy_document(
-    _ferry: &Ferry,
-    arn: &str,
-) -> Result<Option<String>, CoreError> {
-    if let Some(name) = arn.strip_prefix("arn:aws:iam::aws:policy/") {
-        let name = name.rsplit('/').next().unwrap_or(name);
-        return Ok(AWS_MANAGED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, d)| d.to_string()));
-    }
-    // Customer managed policies arrive with the managed policy API.
-    Ok(None)
-}
 
 fn validation(message: impl Into<String>) -> CoreError {
     CoreError::invalid("ValidationError", message)
@@ -109,7 +96,15 @@ pub fn validate_path(path: &str) -> Result<(), CoreError> {
 }
 
 fn parse_policy(doc: &str, kind: PolicyKind) -> Result<(), CoreError> {
-    Policy::parse(doc, kind)
+    parse_policy_with(doc, kind, kind.default_limit())
+}
+
+fn parse_policy_with(
+    doc: &str,
+    kind: PolicyKind,
+    limit: ferry_policy::SizeLimit,
+) -> Result<(), CoreError> {
+    Policy::parse_with_limit(doc, kind, limit)
         .map(|_| ())
         .map_err(|e| match e.code() {
             ferry_policy::PolicyErrorCode::LimitExceeded => CoreError::Conflict {
@@ -363,6 +358,10 @@ impl Ferry {
             .list_inline_policies(account, PrincipalKind::Role, &role.name)
             .await?
             .is_empty()
+            || !store
+                .list_attached_policies(account, PrincipalKind::Role, &role.name)
+                .await?
+                .is_empty()
         {
             return Err(conflict(
                 "Cannot delete entity, must delete policies first.",
@@ -751,6 +750,10 @@ impl Ferry {
             .list_inline_policies(account, PrincipalKind::User, &user.name)
             .await?
             .is_empty()
+            || !store
+                .list_attached_policies(account, PrincipalKind::User, &user.name)
+                .await?
+                .is_empty()
         {
             return Err(conflict(
                 "Cannot delete entity, must delete policies first.",

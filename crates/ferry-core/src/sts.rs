@@ -402,8 +402,11 @@ impl Ferry {
             }
             None => None,
         };
+        // Managed session policies come from AWS or from the role's own
+        // account.
+        let (account, role_name) = parse_role_arn(&input.role_arn)?;
         for arn in &input.policy_arns {
-            if crate::iam::managed_policy_document(self, arn)
+            if crate::iam::managed_policy_document(self, account, arn)
                 .await?
                 .is_none()
             {
@@ -414,7 +417,6 @@ impl Ferry {
             }
         }
         let chained = matches!(caller.kind, IdentityKind::AssumedRole(_));
-        let (account, role_name) = parse_role_arn(&input.role_arn)?;
         let denied = || {
             CoreError::AccessDenied(format!(
                 "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",

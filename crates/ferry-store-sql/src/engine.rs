@@ -343,6 +343,107 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .execute(&mut **tx)
             .await?;
         }
+        Write::PutManagedPolicy(p) => {
+            sqlx::query(
+                "INSERT INTO iam_managed_policies (account_id, name_lower, name, policy_id, path, description, \
+                 default_version, next_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(p.account_id.to_string())
+            .bind(p.name.to_lowercase())
+            .bind(p.name)
+            .bind(p.policy_id)
+            .bind(p.path)
+            .bind(p.description)
+            .bind(p.default_version)
+            .bind(p.next_version)
+            .bind(ms(p.created_at))
+            .bind(ms(p.updated_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::UpdateManagedPolicy(p) => {
+            sqlx::query(
+                "UPDATE iam_managed_policies SET default_version = $1, next_version = $2, updated_at = $3 \
+                 WHERE account_id = $4 AND name_lower = $5",
+            )
+            .bind(p.default_version)
+            .bind(p.next_version)
+            .bind(ms(p.updated_at))
+            .bind(p.account_id.to_string())
+            .bind(p.name.to_lowercase())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteManagedPolicy { account, name } => {
+            for table in ["iam_managed_policies", "iam_policy_versions"] {
+                let col = if table == "iam_managed_policies" {
+                    "name_lower"
+                } else {
+                    "policy_lower"
+                };
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE account_id = $1 AND {col} = $2"
+                )))
+                .bind(account.to_string())
+                .bind(name.to_lowercase())
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Write::PutPolicyVersion(v) => {
+            sqlx::query(
+                "INSERT INTO iam_policy_versions (account_id, policy_lower, policy_name, version, document, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(v.account_id.to_string())
+            .bind(v.policy_name.to_lowercase())
+            .bind(v.policy_name)
+            .bind(v.version)
+            .bind(v.document)
+            .bind(ms(v.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeletePolicyVersion {
+            account,
+            policy_name,
+            version,
+        } => {
+            sqlx::query(
+                "DELETE FROM iam_policy_versions WHERE account_id = $1 AND policy_lower = $2 AND version = $3",
+            )
+            .bind(account.to_string())
+            .bind(policy_name.to_lowercase())
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::AttachPolicy(a) => {
+            sqlx::query(
+                "INSERT INTO iam_policy_attachments (account_id, principal_kind, principal_lower, principal_name, policy_arn) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (account_id, principal_kind, principal_lower, policy_arn) DO NOTHING",
+            )
+            .bind(a.account_id.to_string())
+            .bind(a.principal_kind.as_str())
+            .bind(a.principal_name.to_lowercase())
+            .bind(a.principal_name)
+            .bind(a.policy_arn)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DetachPolicy(a) => {
+            sqlx::query(
+                "DELETE FROM iam_policy_attachments WHERE account_id = $1 AND principal_kind = $2 \
+                 AND principal_lower = $3 AND policy_arn = $4",
+            )
+            .bind(a.account_id.to_string())
+            .bind(a.principal_kind.as_str())
+            .bind(a.principal_name.to_lowercase())
+            .bind(a.policy_arn)
+            .execute(&mut **tx)
+            .await?;
+        }
         Write::DeleteAccessKey {
             account,
             access_key_id,
@@ -446,6 +547,8 @@ const ACCOUNT_COLS: &str = "id, name, email, tier, status, is_management, create
 const KEY_COLS: &str =
     "access_key_id, account_id, user_name, secret_access_key, status, created_at";
 const OUTBOX_COLS: &str = "id, account_id, kind, payload, attempts, available_at, last_error";
+const MANAGED_COLS: &str = "account_id, name, policy_id, path, description, default_version, next_version, created_at, updated_at";
+const ATTACH_COLS: &str = "account_id, principal_kind, principal_name, policy_arn";
 const AUDIT_COLS: &str = "account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, body";
 
 #[async_trait]
@@ -668,6 +771,105 @@ impl Store for SqlStore {
         .await?
         .iter()
         .map(inline_policy)
+        .collect()
+    }
+
+    async fn get_managed_policy(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<ManagedPolicy>, StoreError> {
+        let sql = format!(
+            "SELECT {MANAGED_COLS} FROM iam_managed_policies WHERE account_id = $1 AND name_lower = $2"
+        );
+        self.fetch_optional(
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(account.to_string())
+                .bind(name.to_lowercase()),
+        )
+        .await?
+        .map(|r| managed_policy(&r))
+        .transpose()
+    }
+
+    async fn list_managed_policies(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<ManagedPolicy>, StoreError> {
+        let sql = format!(
+            "SELECT {MANAGED_COLS} FROM iam_managed_policies WHERE account_id = $1 ORDER BY name_lower"
+        );
+        self.fetch_all(sqlx::query(AssertSqlSafe(sql)).bind(account.to_string()))
+            .await?
+            .iter()
+            .map(managed_policy)
+            .collect()
+    }
+
+    async fn list_policy_versions(
+        &self,
+        account: AccountId,
+        policy_name: &str,
+    ) -> Result<Vec<ManagedPolicyVersion>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, policy_name, version, document, created_at FROM iam_policy_versions \
+                 WHERE account_id = $1 AND policy_lower = $2 ORDER BY version",
+            )
+            .bind(account.to_string())
+            .bind(policy_name.to_lowercase()),
+        )
+        .await?
+        .iter()
+        .map(policy_version)
+        .collect()
+    }
+
+    async fn list_attached_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<Vec<PolicyAttachment>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTACH_COLS} FROM iam_policy_attachments WHERE account_id = $1 AND principal_kind = $2 \
+             AND principal_lower = $3 ORDER BY policy_arn"
+        );
+        self.fetch_all(
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(account.to_string())
+                .bind(kind.as_str())
+                .bind(principal_name.to_lowercase()),
+        )
+        .await?
+        .iter()
+        .map(attachment)
+        .collect::<Result<Vec<_>, _>>()
+        .map(|mut v| {
+            // Byte order, as the memory engine: a Postgres collation may
+            // order punctuation differently.
+            v.sort_by(|a, b| a.policy_arn.cmp(&b.policy_arn));
+            v
+        })
+    }
+
+    async fn list_policy_attachments(
+        &self,
+        account: AccountId,
+        policy_arn: &str,
+    ) -> Result<Vec<PolicyAttachment>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTACH_COLS} FROM iam_policy_attachments WHERE account_id = $1 AND policy_arn = $2 \
+             ORDER BY principal_kind, principal_lower"
+        );
+        self.fetch_all(
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(account.to_string())
+                .bind(policy_arn.to_string()),
+        )
+        .await?
+        .iter()
+        .map(attachment)
         .collect()
     }
 

@@ -112,6 +112,40 @@ pub(crate) fn inline_policy(r: &AnyRow) -> Result<InlinePolicy, StoreError> {
     })
 }
 
+pub(crate) fn managed_policy(r: &AnyRow) -> Result<ManagedPolicy, StoreError> {
+    Ok(ManagedPolicy {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        policy_id: s(r, "policy_id")?,
+        path: s(r, "path")?,
+        description: s(r, "description")?,
+        default_version: i(r, "default_version")?,
+        next_version: i(r, "next_version")?,
+        created_at: from_ms(i(r, "created_at")?),
+        updated_at: from_ms(i(r, "updated_at")?),
+    })
+}
+
+pub(crate) fn policy_version(r: &AnyRow) -> Result<ManagedPolicyVersion, StoreError> {
+    Ok(ManagedPolicyVersion {
+        account_id: acct(r, "account_id")?,
+        policy_name: s(r, "policy_name")?,
+        version: i(r, "version")?,
+        document: s(r, "document")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+pub(crate) fn attachment(r: &AnyRow) -> Result<PolicyAttachment, StoreError> {
+    Ok(PolicyAttachment {
+        account_id: acct(r, "account_id")?,
+        principal_kind: PrincipalKind::parse(&s(r, "principal_kind")?)
+            .ok_or_else(|| StoreError::Engine("corrupt row: principal kind".into()))?,
+        principal_name: s(r, "principal_name")?,
+        policy_arn: s(r, "policy_arn")?,
+    })
+}
+
 pub(crate) fn audit_event(r: &AnyRow) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
         account_id: acct(r, "account_id")?,

@@ -92,6 +92,7 @@ where
     accounts(fresh().await).await;
     credentials(fresh().await).await;
     iam(fresh().await).await;
+    managed_policies(fresh().await).await;
     batches_are_atomic(fresh().await).await;
     audit_trail(fresh().await).await;
     outbox(fresh().await).await;
@@ -423,6 +424,194 @@ pub async fn iam(s: Arc<dyn Store>) {
         Some("first")
     );
     assert!(s.get_setting("missing").await.expect("get").is_none());
+}
+
+pub async fn managed_policies(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let policy = ManagedPolicy {
+        account_id: a,
+        name: "ReadBuckets".into(),
+        policy_id: "ANPA1".into(),
+        path: "/team/".into(),
+        description: "reads".into(),
+        default_version: 1,
+        next_version: 2,
+        created_at: t(1),
+        updated_at: t(1),
+    };
+    let version = |n: i64, doc: &str| ManagedPolicyVersion {
+        account_id: a,
+        policy_name: "ReadBuckets".into(),
+        version: n,
+        document: doc.into(),
+        created_at: t(n),
+    };
+    let mut b = WriteBatch::new();
+    b.push(Write::PutManagedPolicy(policy.clone()))
+        .push(Write::PutPolicyVersion(version(1, "one")));
+    s.apply(b).await.expect("create");
+    let mut clash = policy.clone();
+    clash.name = "readbuckets".into();
+    assert!(
+        matches!(
+            s.apply(WriteBatch::one(Write::PutManagedPolicy(clash.clone())))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "policy names are unique case-insensitively"
+    );
+    clash.account_id = acct(2);
+    put(&s, Write::PutManagedPolicy(clash)).await;
+    assert_eq!(
+        s.get_managed_policy(a, "READBUCKETS").await.expect("get"),
+        Some(policy.clone())
+    );
+    let other = ManagedPolicy {
+        name: "Another".into(),
+        policy_id: "ANPA2".into(),
+        ..policy.clone()
+    };
+    put(&s, Write::PutManagedPolicy(other)).await;
+    let names: Vec<_> = s
+        .list_managed_policies(a)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["Another", "ReadBuckets"]);
+
+    put(&s, Write::PutPolicyVersion(version(2, "two"))).await;
+    assert!(
+        matches!(
+            s.apply(WriteBatch::one(Write::PutPolicyVersion(version(
+                2, "again"
+            ))))
+            .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a version number is used once"
+    );
+    let mut updated = policy.clone();
+    updated.default_version = 2;
+    updated.next_version = 3;
+    updated.updated_at = t(5);
+    put(&s, Write::UpdateManagedPolicy(updated.clone())).await;
+    assert_eq!(
+        s.get_managed_policy(a, "ReadBuckets").await.expect("get"),
+        Some(updated)
+    );
+    assert_eq!(
+        s.list_policy_versions(a, "readbuckets")
+            .await
+            .expect("list"),
+        vec![version(1, "one"), version(2, "two")]
+    );
+    put(
+        &s,
+        Write::DeletePolicyVersion {
+            account: a,
+            policy_name: "ReadBuckets".into(),
+            version: 1,
+        },
+    )
+    .await;
+    assert_eq!(
+        s.list_policy_versions(a, "ReadBuckets")
+            .await
+            .expect("list"),
+        vec![version(2, "two")]
+    );
+
+    let arn = "arn:aws:iam::100000000001:policy/team/ReadBuckets";
+    let aws = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let att = |kind: PrincipalKind, name: &str, arn: &str| PolicyAttachment {
+        account_id: a,
+        principal_kind: kind,
+        principal_name: name.into(),
+        policy_arn: arn.into(),
+    };
+    put(
+        &s,
+        Write::AttachPolicy(att(PrincipalKind::Role, "app", aws)),
+    )
+    .await;
+    put(
+        &s,
+        Write::AttachPolicy(att(PrincipalKind::Role, "app", arn)),
+    )
+    .await;
+    put(
+        &s,
+        Write::AttachPolicy(att(PrincipalKind::Role, "app", arn)),
+    )
+    .await;
+    put(
+        &s,
+        Write::AttachPolicy(att(PrincipalKind::User, "alice", arn)),
+    )
+    .await;
+    assert_eq!(
+        s.list_attached_policies(a, PrincipalKind::Role, "APP")
+            .await
+            .expect("list"),
+        vec![
+            att(PrincipalKind::Role, "app", arn),
+            att(PrincipalKind::Role, "app", aws)
+        ],
+        "attaching twice keeps one, sorted by ARN"
+    );
+    assert!(
+        s.list_attached_policies(acct(2), PrincipalKind::Role, "app")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        s.list_policy_attachments(a, arn).await.expect("list"),
+        vec![
+            att(PrincipalKind::Role, "app", arn),
+            att(PrincipalKind::User, "alice", arn)
+        ]
+    );
+    put(
+        &s,
+        Write::DetachPolicy(att(PrincipalKind::Role, "App", arn)),
+    )
+    .await;
+    assert_eq!(
+        s.list_policy_attachments(a, arn).await.expect("list"),
+        vec![att(PrincipalKind::User, "alice", arn)]
+    );
+
+    put(
+        &s,
+        Write::DeleteManagedPolicy {
+            account: a,
+            name: "readbuckets".into(),
+        },
+    )
+    .await;
+    assert!(
+        s.get_managed_policy(a, "ReadBuckets")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        s.list_policy_versions(a, "ReadBuckets")
+            .await
+            .expect("list")
+            .is_empty(),
+        "versions go with their policy"
+    );
+    assert!(
+        s.get_managed_policy(acct(2), "readbuckets")
+            .await
+            .expect("get")
+            .is_some(),
+        "other account untouched"
+    );
 }
 
 fn role_template(a: AccountId) -> IamRole {

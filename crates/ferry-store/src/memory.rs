@@ -25,6 +25,9 @@ struct Inner {
     users: Vec<IamUser>,
     roles: Vec<IamRole>,
     policies: Vec<InlinePolicy>,
+    managed: Vec<ManagedPolicy>,
+    versions: Vec<ManagedPolicyVersion>,
+    attachments: Vec<PolicyAttachment>,
     audit: Vec<AuditEvent>,
     outbox: BTreeMap<i64, (OutboxItem, bool)>,
     settings: HashMap<String, String>,
@@ -42,6 +45,13 @@ impl MemoryStore {
             .lock()
             .map_err(|_| StoreError::Engine("memory store lock poisoned".into()))
     }
+}
+
+fn same_attachment(x: &PolicyAttachment, y: &PolicyAttachment) -> bool {
+    x.account_id == y.account_id
+        && x.principal_kind == y.principal_kind
+        && x.principal_name.eq_ignore_ascii_case(&y.principal_name)
+        && x.policy_arn == y.policy_arn
 }
 
 fn conflict(what: impl Into<String>) -> StoreError {
@@ -131,6 +141,59 @@ impl Inner {
                     && x.principal_name.eq_ignore_ascii_case(&principal_name)
                     && x.policy_name == policy_name)
             }),
+            Write::PutManagedPolicy(p) => {
+                if self
+                    .managed
+                    .iter()
+                    .any(|x| x.account_id == p.account_id && x.name.eq_ignore_ascii_case(&p.name))
+                {
+                    return Err(conflict(format!("policy {}", p.name)));
+                }
+                self.managed.push(p);
+            }
+            Write::UpdateManagedPolicy(p) => {
+                if let Some(x) = self
+                    .managed
+                    .iter_mut()
+                    .find(|x| x.account_id == p.account_id && x.name.eq_ignore_ascii_case(&p.name))
+                {
+                    x.default_version = p.default_version;
+                    x.next_version = p.next_version;
+                    x.updated_at = p.updated_at;
+                }
+            }
+            Write::DeleteManagedPolicy { account, name } => {
+                self.managed
+                    .retain(|x| !(x.account_id == account && x.name.eq_ignore_ascii_case(&name)));
+                self.versions.retain(|x| {
+                    !(x.account_id == account && x.policy_name.eq_ignore_ascii_case(&name))
+                });
+            }
+            Write::PutPolicyVersion(v) => {
+                if self.versions.iter().any(|x| {
+                    x.account_id == v.account_id
+                        && x.policy_name.eq_ignore_ascii_case(&v.policy_name)
+                        && x.version == v.version
+                }) {
+                    return Err(conflict(format!("policy version {}", v.version)));
+                }
+                self.versions.push(v);
+            }
+            Write::DeletePolicyVersion {
+                account,
+                policy_name,
+                version,
+            } => self.versions.retain(|x| {
+                !(x.account_id == account
+                    && x.policy_name.eq_ignore_ascii_case(&policy_name)
+                    && x.version == version)
+            }),
+            Write::AttachPolicy(a) => {
+                if !self.attachments.iter().any(|x| same_attachment(x, &a)) {
+                    self.attachments.push(a);
+                }
+            }
+            Write::DetachPolicy(a) => self.attachments.retain(|x| !same_attachment(x, &a)),
             Write::DeleteAccessKey {
                 account,
                 access_key_id,
@@ -350,6 +413,90 @@ impl Store for MemoryStore {
             .cloned()
             .collect();
         v.sort_by(|a, b| a.policy_name.cmp(&b.policy_name));
+        Ok(v)
+    }
+
+    async fn get_managed_policy(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<ManagedPolicy>, StoreError> {
+        Ok(self
+            .lock()?
+            .managed
+            .iter()
+            .find(|p| p.account_id == account && p.name.eq_ignore_ascii_case(name))
+            .cloned())
+    }
+
+    async fn list_managed_policies(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<ManagedPolicy>, StoreError> {
+        let mut v: Vec<ManagedPolicy> = self
+            .lock()?
+            .managed
+            .iter()
+            .filter(|p| p.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by_key(|p| p.name.to_lowercase());
+        Ok(v)
+    }
+
+    async fn list_policy_versions(
+        &self,
+        account: AccountId,
+        policy_name: &str,
+    ) -> Result<Vec<ManagedPolicyVersion>, StoreError> {
+        let mut v: Vec<ManagedPolicyVersion> = self
+            .lock()?
+            .versions
+            .iter()
+            .filter(|x| x.account_id == account && x.policy_name.eq_ignore_ascii_case(policy_name))
+            .cloned()
+            .collect();
+        v.sort_by_key(|x| x.version);
+        Ok(v)
+    }
+
+    async fn list_attached_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<Vec<PolicyAttachment>, StoreError> {
+        let mut v: Vec<PolicyAttachment> = self
+            .lock()?
+            .attachments
+            .iter()
+            .filter(|x| {
+                x.account_id == account
+                    && x.principal_kind == kind
+                    && x.principal_name.eq_ignore_ascii_case(principal_name)
+            })
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.policy_arn.cmp(&b.policy_arn));
+        Ok(v)
+    }
+
+    async fn list_policy_attachments(
+        &self,
+        account: AccountId,
+        policy_arn: &str,
+    ) -> Result<Vec<PolicyAttachment>, StoreError> {
+        let mut v: Vec<PolicyAttachment> = self
+            .lock()?
+            .attachments
+            .iter()
+            .filter(|x| x.account_id == account && x.policy_arn == policy_arn)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| {
+            (a.principal_kind.as_str(), a.principal_name.to_lowercase())
+                .cmp(&(b.principal_kind.as_str(), b.principal_name.to_lowercase()))
+        });
         Ok(v)
     }
 

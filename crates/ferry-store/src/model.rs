@@ -151,6 +151,57 @@ pub struct InlinePolicy {
     pub document: String,
 }
 
+/// A customer managed policy. Its documents are [`ManagedPolicyVersion`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicy {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name, unique in the account (case-insensitively, as IAM).
+    pub name: String,
+    /// `ANPA...`.
+    pub policy_id: String,
+    /// Path, `/` by default.
+    pub path: String,
+    /// Free text, fixed at creation.
+    pub description: String,
+    /// The number of the default version (`v3` is 3).
+    pub default_version: i64,
+    /// The number the next version gets: numbers are never reused.
+    pub next_version: i64,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When its default version last changed.
+    pub updated_at: Timestamp,
+}
+
+/// One version of a customer managed policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicyVersion {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// The policy's name.
+    pub policy_name: String,
+    /// The version number (`v1` is 1).
+    pub version: i64,
+    /// The policy JSON.
+    pub document: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// A managed policy (AWS or customer) attached to a user, role or group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyAttachment {
+    /// The account of the principal.
+    pub account_id: AccountId,
+    /// What it is attached to.
+    pub principal_kind: PrincipalKind,
+    /// The user, role or group name.
+    pub principal_name: String,
+    /// The policy's ARN (`arn:aws:iam::aws:policy/...` for AWS managed).
+    pub policy_arn: String,
+}
+
 /// One audit record. `body` is the whole CloudTrail-shaped JSON; the other
 /// fields are copies of the parts `LookupEvents` filters on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -51,6 +51,34 @@ pub enum Write {
         /// The policy name.
         policy_name: String,
     },
+    /// Insert a customer managed policy; `Conflict` if the name exists in
+    /// the account.
+    PutManagedPolicy(ManagedPolicy),
+    /// Replace a managed policy's default and next version numbers and its
+    /// update time; no-op if it does not exist.
+    UpdateManagedPolicy(ManagedPolicy),
+    /// Delete a managed policy and all its versions.
+    DeleteManagedPolicy {
+        /// Account.
+        account: AccountId,
+        /// Policy name.
+        name: String,
+    },
+    /// Insert a policy version; `Conflict` if the number exists.
+    PutPolicyVersion(ManagedPolicyVersion),
+    /// Delete one policy version.
+    DeletePolicyVersion {
+        /// Account.
+        account: AccountId,
+        /// Policy name.
+        policy_name: String,
+        /// Version number.
+        version: i64,
+    },
+    /// Attach a managed policy; attaching it again changes nothing.
+    AttachPolicy(PolicyAttachment),
+    /// Detach a managed policy.
+    DetachPolicy(PolicyAttachment),
     /// Delete an access key row.
     DeleteAccessKey {
         /// Account.
@@ -178,6 +206,37 @@ pub trait Store: Send + Sync + 'static {
         kind: PrincipalKind,
         principal_name: &str,
     ) -> Result<Vec<InlinePolicy>, StoreError>;
+
+    /// A customer managed policy by name (case-insensitive).
+    async fn get_managed_policy(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<ManagedPolicy>, StoreError>;
+    /// Every customer managed policy of an account, by name.
+    async fn list_managed_policies(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<ManagedPolicy>, StoreError>;
+    /// A policy's versions, oldest first.
+    async fn list_policy_versions(
+        &self,
+        account: AccountId,
+        policy_name: &str,
+    ) -> Result<Vec<ManagedPolicyVersion>, StoreError>;
+    /// The managed policies attached to a user, role or group, by ARN.
+    async fn list_attached_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<Vec<PolicyAttachment>, StoreError>;
+    /// Every attachment of one policy ARN in an account (by kind, then name).
+    async fn list_policy_attachments(
+        &self,
+        account: AccountId,
+        policy_arn: &str,
+    ) -> Result<Vec<PolicyAttachment>, StoreError>;
 
     /// Audit records of one account, newest first.
     async fn query_audit(
