@@ -267,8 +267,11 @@ impl AuditWriter {
             let event_id = ferry_types::event_id();
             let body = r.to_event_json(&event_id, recipient).to_string();
             for owner in owners {
-                let store = match self.placement.for_account(owner).await {
-                    Ok(s) => s,
+                let store = match self.placement.existing(owner).await {
+                    Ok(Some(s)) => s,
+                    // A recipient the client made up (an AssumeRole of a
+                    // role in an account that does not exist).
+                    Ok(None) => continue,
                     Err(e) => {
                         tracing::error!(error = %e, account = %owner, "audit: no store");
                         continue;

@@ -69,6 +69,15 @@ impl Placement {
     /// The store that holds `account`'s rows. An unknown account maps to the
     /// main store, where it has no rows.
     pub async fn for_account(&self, account: AccountId) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self.existing(account).await? {
+            Some(s) => s,
+            None => self.main.clone(),
+        })
+    }
+
+    /// The store of an account that exists; `None` for an unknown account
+    /// (so nothing is ever written for an account id a client made up).
+    pub async fn existing(&self, account: AccountId) -> Result<Option<Arc<dyn Store>>, StoreError> {
         let tier = match self.cached_tier(account) {
             Some(t) => t,
             None => match self.main.get_account(account).await? {
@@ -78,10 +87,10 @@ impl Placement {
                     }
                     a.tier
                 }
-                None => return Ok(self.main.clone()),
+                None => return Ok(None),
             },
         };
-        self.open(account, tier).await
+        self.open(account, tier).await.map(Some)
     }
 
     async fn open(&self, account: AccountId, tier: Tier) -> Result<Arc<dyn Store>, StoreError> {
