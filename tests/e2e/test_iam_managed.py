@@ -417,3 +417,116 @@ def test_another_account_cannot_get_attach_or_delete_the_policy(ferry, iam, acct
     assert theirs.list_attached_role_policies(RoleName=their_role)["AttachedPolicies"] == []
     p = iam.get_policy(PolicyArn=arn)["Policy"]
     assert p["DefaultVersionId"] == "v1", "the other account changed the policy"
+
+
+# ====================================================================== permissions boundaries
+
+
+def boundary_of(entity: dict) -> dict | None:
+    return entity.get("PermissionsBoundary")
+
+
+def assume_own(ferry, acct, role: str, session: str = "bounded"):
+    resp = ferry.client("sts", acct).assume_role(RoleArn=role_arn(acct.account_id, role), RoleSessionName=session)
+    return ferry.client("iam", session_creds(resp, acct.account_id))
+
+
+def test_a_boundary_narrows_the_role_sessions_and_removing_it_widens_them_at_once(ferry, iam, acct):
+    role = new_role(iam, acct.account_id)
+    iam.attach_role_policy(RoleName=role, PolicyArn=ADMIN_ARN)
+    only_list = new_policy(iam)
+    iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=only_list)
+    assert boundary_of(iam.get_role(RoleName=role)["Role"]) == {
+        "PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": only_list}
+
+    session = assume_own(ferry, acct, role)
+    assert "Roles" in session.list_roles()
+    with client_error("AccessDenied", 403):
+        session.get_role(RoleName=role)
+
+    iam.delete_role_permissions_boundary(RoleName=role)
+    assert boundary_of(iam.get_role(RoleName=role)["Role"]) is None
+    assert session.get_role(RoleName=role)["Role"]["RoleName"] == role, "the same session, widened"
+
+    iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=only_list)
+    with client_error("AccessDenied", 403):
+        session.get_role(RoleName=role)
+
+
+def test_a_boundary_grants_nothing_by_itself(ferry, iam, acct):
+    role = new_role(iam, acct.account_id)
+    iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=ADMIN_ARN)
+    session = assume_own(ferry, acct, role)
+    with client_error("AccessDenied", 403):
+        session.list_roles()
+
+
+def test_a_user_boundary(ferry, iam, acct):
+    user, theirs = new_user(ferry, iam, acct.account_id)
+    iam.attach_user_policy(UserName=user, PolicyArn=ADMIN_ARN)
+    iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=READ_ONLY_ARN)
+    assert boundary_of(iam.get_user(UserName=user)["User"])["PermissionsBoundaryArn"] == READ_ONLY_ARN
+    assert "Roles" in theirs.list_roles()
+    name = unique("blocked")
+    with client_error("AccessDenied", 403):
+        theirs.create_role(RoleName=name, AssumeRolePolicyDocument=trust(root_arn(acct.account_id)))
+    iam.delete_user_permissions_boundary(UserName=user)
+    assert boundary_of(iam.get_user(UserName=user)["User"]) is None
+    theirs.create_role(RoleName=name, AssumeRolePolicyDocument=trust(root_arn(acct.account_id)))
+    assert iam.get_role(RoleName=name)["Role"]["RoleName"] == name
+
+
+def test_create_role_and_user_with_a_boundary(ferry, iam, acct):
+    role = unique("bounded")
+    made = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(root_arn(acct.account_id)),
+                           PermissionsBoundary=READ_ONLY_ARN)["Role"]
+    assert boundary_of(made)["PermissionsBoundaryArn"] == READ_ONLY_ARN
+    assert boundary_of(iam.get_role(RoleName=role)["Role"]) == {
+        "PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": READ_ONLY_ARN}
+    user = unique("bounded")
+    iam.create_user(UserName=user, PermissionsBoundary=READ_ONLY_ARN)
+    assert boundary_of(iam.get_user(UserName=user)["User"])["PermissionsBoundaryArn"] == READ_ONLY_ARN
+
+
+def test_boundary_errors(ferry, iam, acct, other):
+    role = new_role(iam, acct.account_id)
+    missing = policy_arn(acct.account_id, unique("missing"))
+    with client_error("NoSuchEntity", 404):
+        iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=missing)
+    with client_error("NoSuchEntity", 404):
+        iam.put_role_permissions_boundary(RoleName=role,
+                                          PermissionsBoundary=new_policy(ferry.client("iam", other)))
+    with client_error("NoSuchEntity", 404):
+        iam.put_role_permissions_boundary(RoleName=unique("nobody"), PermissionsBoundary=READ_ONLY_ARN)
+    with client_error("NoSuchEntity", 404):
+        iam.put_user_permissions_boundary(UserName=unique("nobody"), PermissionsBoundary=READ_ONLY_ARN)
+    assert boundary_of(iam.get_role(RoleName=role)["Role"]) is None
+
+    name = unique("never")
+    with client_error("NoSuchEntity", 404):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(root_arn(acct.account_id)),
+                        PermissionsBoundary=missing)
+    with client_error("NoSuchEntity", 404):
+        iam.get_role(RoleName=name)
+
+
+def test_a_policy_in_use_as_a_boundary_cannot_be_deleted(iam, acct):
+    role = new_role(iam, acct.account_id)
+    arn = new_policy(iam)
+    iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=arn)
+    p = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert p["PermissionsBoundaryUsageCount"] == 1
+    assert p["AttachmentCount"] == 0
+    with client_error("DeleteConflict", 409):
+        iam.delete_policy(PolicyArn=arn)
+    iam.delete_role_permissions_boundary(RoleName=role)
+    iam.delete_policy(PolicyArn=arn)
+
+
+def test_boundary_calls_need_permission(ferry, iam, acct):
+    user, theirs = new_user(ferry, iam, acct.account_id)
+    iam.put_user_policy(UserName=user, PolicyName="self", PolicyDocument=doc(allow("iam:GetUser")))
+    with client_error("AccessDenied", 403):
+        theirs.delete_user_permissions_boundary(UserName=user)
+    with client_error("AccessDenied", 403):
+        theirs.put_user_permissions_boundary(UserName=user, PermissionsBoundary=ADMIN_ARN)

@@ -63,6 +63,10 @@ const OPERATIONS: &[&str] = &[
     "AttachUserPolicy",
     "DetachUserPolicy",
     "ListAttachedUserPolicies",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "PutUserPermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
 ];
 
 fn role_xml(r: &IamRole) -> String {
@@ -80,6 +84,7 @@ fn role_xml(r: &IamRole) -> String {
         "MaxSessionDuration",
         r.max_session_duration.to_string(),
     ));
+    x.push_str(&boundary_xml(r.permissions_boundary.as_deref()));
     if !r.tags.is_empty() {
         x.push_str(&tags_xml(&r.tags));
     }
@@ -102,13 +107,25 @@ fn tags_xml(tags: &[(String, String)]) -> String {
 
 fn user_xml(tag: &str, u: &IamUser) -> String {
     format!(
-        "<{tag}>{}{}{}{}{}</{tag}>",
+        "<{tag}>{}{}{}{}{}{}</{tag}>",
         el("Path", &u.path),
         el("UserName", &u.name),
         el("UserId", &u.user_id),
         el("Arn", user_arn(u)),
-        time("CreateDate", u.created_at)
+        time("CreateDate", u.created_at),
+        boundary_xml(u.permissions_boundary.as_deref())
     )
+}
+
+fn boundary_xml(arn: Option<&str>) -> String {
+    match arn {
+        Some(arn) => format!(
+            "<PermissionsBoundary>{}{}</PermissionsBoundary>",
+            el("PermissionsBoundaryType", "Policy"),
+            el("PermissionsBoundaryArn", arn)
+        ),
+        None => String::new(),
+    }
 }
 
 fn key_xml(tag: &str, k: &AccessKey, with_secret: bool) -> String {
@@ -134,7 +151,10 @@ fn policy_xml(tag: &str, p: &PolicyView) -> String {
     x.push_str(&el("Path", &p.path));
     x.push_str(&el("Arn", &p.arn));
     x.push_str(&el("AttachmentCount", p.attachment_count.to_string()));
-    x.push_str(&el("PermissionsBoundaryUsageCount", "0"));
+    x.push_str(&el(
+        "PermissionsBoundaryUsageCount",
+        p.boundary_usage_count.to_string(),
+    ));
     x.push_str(&el("IsAttachable", "true"));
     if !p.description.is_empty() {
         x.push_str(&el("Description", &p.description));
@@ -201,6 +221,7 @@ impl Iam {
                             description: q.opt("Description").map(Into::into),
                             max_session_duration: q.int("MaxSessionDuration")?,
                             tags: q.tags()?,
+                            permissions_boundary: q.opt("PermissionsBoundary").map(Into::into),
                         },
                     )
                     .await
@@ -310,9 +331,14 @@ impl Iam {
             }
             "CreateUser" => user_xml(
                 "User",
-                &f.create_user(ctx, q.req("UserName")?, q.opt("Path"))
-                    .await
-                    .map_err(error)?,
+                &f.create_user(
+                    ctx,
+                    q.req("UserName")?,
+                    q.opt("Path"),
+                    q.opt("PermissionsBoundary"),
+                )
+                .await
+                .map_err(error)?,
             ),
             "GetUser" => user_xml(
                 "User",
@@ -450,6 +476,18 @@ impl Iam {
             }
             "DeletePolicyVersion" => {
                 f.delete_policy_version(ctx, q.req("PolicyArn")?, q.req("VersionId")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "PutRolePermissionsBoundary" | "PutUserPermissionsBoundary" => {
+                f.put_permissions_boundary(ctx, kind, owner()?, q.req("PermissionsBoundary")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "DeleteRolePermissionsBoundary" | "DeleteUserPermissionsBoundary" => {
+                f.delete_permissions_boundary(ctx, kind, owner()?)
                     .await
                     .map_err(error)?;
                 String::new()

@@ -313,6 +313,7 @@ impl Ferry {
             name: "admin".into(),
             user_id: unique_id("AIDA"),
             path: "/".into(),
+            permissions_boundary: None,
             created_at: now,
         }))
         .push(Write::AttachPolicy(PolicyAttachment {
@@ -333,6 +334,7 @@ impl Ferry {
             max_session_duration: 3600,
             description: "Grants the management account full access".into(),
             tags: Vec::new(),
+            permissions_boundary: None,
             created_at: now,
         }))
         .push(Write::AttachPolicy(PolicyAttachment {

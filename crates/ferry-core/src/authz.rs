@@ -131,6 +131,28 @@ impl Ferry {
                 PolicyKind::Identity,
             ));
         }
+        // The boundary of the user, or of the role behind the session, read
+        // fresh so that putting or removing one takes effect at once.
+        let boundary = match kind {
+            PrincipalKind::User => store
+                .get_user(p.account, &name)
+                .await?
+                .and_then(|u| u.permissions_boundary),
+            _ => store
+                .get_role(p.account, &name)
+                .await?
+                .and_then(|r| r.permissions_boundary),
+        };
+        if let Some(arn) = boundary {
+            // A boundary whose policy is gone allows nothing, rather than
+            // silently lifting the limit.
+            let doc = crate::iam::managed_policy_document(self, p.account, &arn).await?;
+            set.boundary = Some(
+                doc.and_then(|d| stored(&arn, &d, PolicyKind::Boundary))
+                    .into_iter()
+                    .collect(),
+            );
+        }
         // Attached managed policies, in their default version as of now.
         for a in store.list_attached_policies(p.account, kind, &name).await? {
             if let Some(doc) =

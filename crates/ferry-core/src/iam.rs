@@ -184,6 +184,8 @@ pub struct CreateRoleInput {
     pub max_session_duration: Option<i64>,
     /// Tags.
     pub tags: Vec<(String, String)>,
+    /// The ARN of a managed policy to use as its permissions boundary.
+    pub permissions_boundary: Option<String>,
 }
 
 /// IAM's tag rules: at most 50, keys 1-128 characters, values up to 256,
@@ -273,16 +275,21 @@ impl Ferry {
             return Err(validation("Description must be at most 1000 characters"));
         }
         let (account, store) = self
-            .iam(
+            .iam_boundary_check(
                 ctx,
                 "iam:CreateRole",
                 format!(
                     "arn:aws:iam::{}:role{path}{}",
                     ctx.principal.account, input.name
                 ),
+                input.permissions_boundary.as_deref(),
             )
             .await?;
         parse_policy(&input.assume_role_policy, PolicyKind::Trust)?;
+        let permissions_boundary = match &input.permissions_boundary {
+            Some(arn) => Some(self.boundary_policy(&store, account, arn).await?),
+            None => None,
+        };
         let role = IamRole {
             account_id: account,
             name: input.name.clone(),
@@ -292,6 +299,7 @@ impl Ferry {
             max_session_duration: max,
             description,
             tags: input.tags,
+            permissions_boundary,
             created_at: self.now(),
         };
         store
@@ -646,22 +654,29 @@ impl Ferry {
         ctx: &RequestContext,
         name: &str,
         path: Option<&str>,
+        permissions_boundary: Option<&str>,
     ) -> Result<IamUser, CoreError> {
         validate_name("userName", name, 64)?;
         let path = path.unwrap_or("/").to_string();
         validate_path(&path)?;
         let (account, store) = self
-            .iam(
+            .iam_boundary_check(
                 ctx,
                 "iam:CreateUser",
                 format!("arn:aws:iam::{}:user{path}{name}", ctx.principal.account),
+                permissions_boundary,
             )
             .await?;
+        let permissions_boundary = match permissions_boundary {
+            Some(arn) => Some(self.boundary_policy(&store, account, arn).await?),
+            None => None,
+        };
         let user = IamUser {
             account_id: account,
             name: name.to_string(),
             user_id: unique_id("AIDA"),
             path,
+            permissions_boundary,
             created_at: self.now(),
         };
         store

@@ -253,8 +253,8 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         }
         Write::PutUser(u) => {
             sqlx::query(
-                "INSERT INTO iam_users (account_id, name_lower, name, user_id, path, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO iam_users (account_id, name_lower, name, user_id, path, created_at, permissions_boundary) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(u.account_id.to_string())
             .bind(u.name.to_lowercase())
@@ -262,13 +262,15 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .bind(u.user_id)
             .bind(u.path)
             .bind(ms(u.created_at))
+            .bind(u.permissions_boundary)
             .execute(&mut **tx)
             .await?;
         }
         Write::PutRole(r) => {
             sqlx::query(
                 "INSERT INTO iam_roles (account_id, name_lower, name, role_id, path, assume_role_policy, \
-                 max_session_duration, description, created_at, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 max_session_duration, description, created_at, tags, permissions_boundary) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(r.account_id.to_string())
             .bind(r.name.to_lowercase())
@@ -280,6 +282,7 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .bind(r.description)
             .bind(ms(r.created_at))
             .bind(tags_json(&r.tags))
+            .bind(r.permissions_boundary)
             .execute(&mut **tx)
             .await?;
         }
@@ -309,6 +312,27 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .bind(r.account_id.to_string())
             .bind(r.name.to_lowercase())
             .bind(tags_json(&r.tags))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::SetPermissionsBoundary {
+            account,
+            kind,
+            name,
+            policy_arn,
+        } => {
+            let table = match kind {
+                PrincipalKind::User => "iam_users",
+                PrincipalKind::Role => "iam_roles",
+                // Groups have no boundary in IAM.
+                PrincipalKind::Group => return Ok(()),
+            };
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {table} SET permissions_boundary = $1 WHERE account_id = $2 AND name_lower = $3"
+            )))
+            .bind(policy_arn)
+            .bind(account.to_string())
+            .bind(name.to_lowercase())
             .execute(&mut **tx)
             .await?;
         }
@@ -686,7 +710,7 @@ impl Store for SqlStore {
     ) -> Result<Option<IamUser>, StoreError> {
         self.fetch_optional(
             sqlx::query(
-                "SELECT account_id, name, user_id, path, created_at FROM iam_users \
+                "SELECT account_id, name, user_id, path, created_at, permissions_boundary FROM iam_users \
                  WHERE account_id = $1 AND name_lower = $2",
             )
             .bind(account.to_string())
@@ -704,7 +728,8 @@ impl Store for SqlStore {
     ) -> Result<Option<IamRole>, StoreError> {
         self.fetch_optional(
             sqlx::query(
-                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at, tags \
+                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at, tags, \
+                 permissions_boundary \
                  FROM iam_roles WHERE account_id = $1 AND name_lower = $2",
             )
             .bind(account.to_string())
@@ -718,7 +743,7 @@ impl Store for SqlStore {
     async fn list_users(&self, account: AccountId) -> Result<Vec<IamUser>, StoreError> {
         self.fetch_all(
             sqlx::query(
-                "SELECT account_id, name, user_id, path, created_at FROM iam_users \
+                "SELECT account_id, name, user_id, path, created_at, permissions_boundary FROM iam_users \
                  WHERE account_id = $1 ORDER BY name_lower",
             )
             .bind(account.to_string()),
@@ -732,7 +757,8 @@ impl Store for SqlStore {
     async fn list_roles(&self, account: AccountId) -> Result<Vec<IamRole>, StoreError> {
         self.fetch_all(
             sqlx::query(
-                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at, tags \
+                "SELECT account_id, name, role_id, path, assume_role_policy, max_session_duration, description, created_at, tags, \
+                 permissions_boundary \
                  FROM iam_roles WHERE account_id = $1 ORDER BY name_lower",
             )
             .bind(account.to_string()),

@@ -82,6 +82,7 @@ pub(crate) fn user(r: &AnyRow) -> Result<IamUser, StoreError> {
         name: s(r, "name")?,
         user_id: s(r, "user_id")?,
         path: s(r, "path")?,
+        permissions_boundary: os(r, "permissions_boundary")?,
         created_at: from_ms(i(r, "created_at")?),
     })
 }
@@ -97,6 +98,7 @@ pub(crate) fn role(r: &AnyRow) -> Result<IamRole, StoreError> {
         description: s(r, "description")?,
         tags: serde_json::from_str(&s(r, "tags")?)
             .map_err(|e| StoreError::Engine(format!("corrupt role tags: {e}")))?,
+        permissions_boundary: os(r, "permissions_boundary")?,
         created_at: from_ms(i(r, "created_at")?),
     })
 }

@@ -254,6 +254,7 @@ pub async fn iam(s: Arc<dyn Store>) {
         name: "Admin".into(),
         user_id: "AIDA1".into(),
         path: "/".into(),
+        permissions_boundary: None,
         created_at: t(1),
     };
     put(&s, Write::PutUser(user.clone())).await;
@@ -280,6 +281,7 @@ pub async fn iam(s: Arc<dyn Store>) {
         max_session_duration: 3600,
         description: String::new(),
         tags: vec![("team".into(), "a".into()), ("env".into(), "b".into())],
+        permissions_boundary: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
         created_at: t(1),
     };
     put(&s, Write::PutRole(role.clone())).await;
@@ -347,7 +349,57 @@ pub async fn iam(s: Arc<dyn Store>) {
     changed.max_session_duration = 7200;
     changed.description = "d".into();
     changed.tags = vec![("env".into(), "c".into())];
+    changed.permissions_boundary = None;
     put(&s, Write::UpdateRole(changed.clone())).await;
+    changed.permissions_boundary = Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    assert_eq!(
+        s.get_role(a, "OrganizationAccountAccessRole")
+            .await
+            .expect("get"),
+        Some(changed.clone()),
+        "UpdateRole leaves the boundary alone"
+    );
+    for (kind, name) in [
+        (PrincipalKind::Role, "organizationaccountaccessrole"),
+        (PrincipalKind::User, "ADMIN"),
+    ] {
+        put(
+            &s,
+            Write::SetPermissionsBoundary {
+                account: a,
+                kind,
+                name: name.into(),
+                policy_arn: Some("arn:aws:iam::100000000001:policy/b".into()),
+            },
+        )
+        .await;
+    }
+    assert_eq!(
+        s.get_user(a, "Admin")
+            .await
+            .expect("get")
+            .and_then(|u| u.permissions_boundary)
+            .as_deref(),
+        Some("arn:aws:iam::100000000001:policy/b")
+    );
+    assert!(
+        s.get_user(acct(2), "admin")
+            .await
+            .expect("get")
+            .is_some_and(|u| u.permissions_boundary.is_none()),
+        "other account untouched"
+    );
+    put(
+        &s,
+        Write::SetPermissionsBoundary {
+            account: a,
+            kind: PrincipalKind::Role,
+            name: "OrganizationAccountAccessRole".into(),
+            policy_arn: None,
+        },
+    )
+    .await;
+    changed.permissions_boundary = None;
     assert_eq!(
         s.get_role(a, "OrganizationAccountAccessRole")
             .await
@@ -624,6 +676,7 @@ fn role_template(a: AccountId) -> IamRole {
         max_session_duration: 3600,
         description: String::new(),
         tags: Vec::new(),
+        permissions_boundary: None,
         created_at: t(1),
     }
 }
@@ -822,6 +875,11 @@ pub async fn placement(main: Arc<dyn Store>, factory: Arc<dyn StoreFactory>) {
         "one silo instance per account"
     );
     assert_eq!(p.open_stores().await.len(), 2);
+    assert!(
+        p.existing(acct(99)).await.expect("lookup").is_none(),
+        "unknown account"
+    );
+    assert!(p.existing(pooled.id).await.expect("lookup").is_some());
     assert_eq!(
         p.blob_root(pooled.id).await.expect("root"),
         crate::BlobRoot::Shared

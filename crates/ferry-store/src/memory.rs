@@ -121,9 +121,40 @@ impl Inner {
                     .iter_mut()
                     .find(|x| x.account_id == r.account_id && x.name.eq_ignore_ascii_case(&r.name))
                 {
-                    *x = r;
+                    let boundary = x.permissions_boundary.take();
+                    *x = IamRole {
+                        permissions_boundary: boundary,
+                        ..r
+                    };
                 }
             }
+            Write::SetPermissionsBoundary {
+                account,
+                kind,
+                name,
+                policy_arn,
+            } => match kind {
+                PrincipalKind::User => {
+                    if let Some(u) = self
+                        .users
+                        .iter_mut()
+                        .find(|x| x.account_id == account && x.name.eq_ignore_ascii_case(&name))
+                    {
+                        u.permissions_boundary = policy_arn;
+                    }
+                }
+                PrincipalKind::Role => {
+                    if let Some(r) = self
+                        .roles
+                        .iter_mut()
+                        .find(|x| x.account_id == account && x.name.eq_ignore_ascii_case(&name))
+                    {
+                        r.permissions_boundary = policy_arn;
+                    }
+                }
+                // Groups have no boundary in IAM.
+                PrincipalKind::Group => {}
+            },
             Write::DeleteRole { account, name } => self
                 .roles
                 .retain(|x| !(x.account_id == account && x.name.eq_ignore_ascii_case(&name))),

@@ -77,6 +77,8 @@ pub struct IamUser {
     pub user_id: String,
     /// Path, `/` by default.
     pub path: String,
+    /// The ARN of its permissions boundary (a managed policy), if any.
+    pub permissions_boundary: Option<String>,
     /// When it was made.
     pub created_at: Timestamp,
 }
@@ -100,6 +102,8 @@ pub struct IamRole {
     pub description: String,
     /// Tags, in the order given.
     pub tags: Vec<(String, String)>,
+    /// The ARN of its permissions boundary (a managed policy), if any.
+    pub permissions_boundary: Option<String>,
     /// When it was made.
     pub created_at: Timestamp,
 }

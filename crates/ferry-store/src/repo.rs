@@ -24,8 +24,21 @@ pub enum Write {
     /// Insert or replace an inline policy.
     PutInlinePolicy(InlinePolicy),
     /// Replace a role's mutable fields (trust policy, description, max
-    /// session duration, tags); no-op if it does not exist.
+    /// session duration, tags; not the boundary); no-op if it does not
+    /// exist.
     UpdateRole(IamRole),
+    /// Set or remove (`None`) the permissions boundary of a user or role;
+    /// no-op if it does not exist.
+    SetPermissionsBoundary {
+        /// Account.
+        account: AccountId,
+        /// A user or a role.
+        kind: PrincipalKind,
+        /// Its name.
+        name: String,
+        /// The boundary policy's ARN.
+        policy_arn: Option<String>,
+    },
     /// Delete a role by name.
     DeleteRole {
         /// Account.

@@ -6,6 +6,7 @@
 //! row of its own in any account; a customer managed policy lives in its
 //! account's store beside the principals it can be attached to.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::TimeZone;
@@ -50,6 +51,9 @@ pub struct PolicyView {
     pub default_version_id: String,
     /// How many users, roles and groups of the caller's account have it.
     pub attachment_count: usize,
+    /// How many users and roles of the caller's account have it as their
+    /// permissions boundary.
+    pub boundary_usage_count: usize,
     /// When it was made.
     pub created_at: Timestamp,
     /// When its default version last changed.
@@ -181,6 +185,29 @@ fn aws_policy_date() -> Timestamp {
         .unwrap_or_default()
 }
 
+/// How many users and roles use each policy ARN as their boundary.
+async fn boundary_uses(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+) -> Result<HashMap<String, usize>, CoreError> {
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    let users = store.list_users(account).await?;
+    let roles = store.list_roles(account).await?;
+    for arn in users
+        .into_iter()
+        .filter_map(|u| u.permissions_boundary)
+        .chain(roles.into_iter().filter_map(|r| r.permissions_boundary))
+    {
+        *uses.entry(arn).or_default() += 1;
+    }
+    Ok(uses)
+}
+
+fn with_boundary_uses(mut v: PolicyView, uses: &HashMap<String, usize>) -> PolicyView {
+    v.boundary_usage_count = uses.get(&v.arn).copied().unwrap_or(0);
+    v
+}
+
 fn aws_view(name: &str, attachment_count: usize) -> PolicyView {
     PolicyView {
         arn: format!("{AWS_POLICY_PREFIX}{name}"),
@@ -190,6 +217,7 @@ fn aws_view(name: &str, attachment_count: usize) -> PolicyView {
         description: String::new(),
         default_version_id: "v1".into(),
         attachment_count,
+        boundary_usage_count: 0,
         created_at: aws_policy_date(),
         updated_at: aws_policy_date(),
     }
@@ -204,6 +232,7 @@ fn customer_view(p: &ManagedPolicy, attachment_count: usize) -> PolicyView {
         description: p.description.clone(),
         default_version_id: version_id(p.default_version),
         attachment_count,
+        boundary_usage_count: 0,
         created_at: p.created_at,
         updated_at: p.updated_at,
     }
@@ -360,10 +389,10 @@ impl Ferry {
         let (account, store) = self
             .iam_policy_check(ctx, "iam:GetPolicy", arn.to_string(), arn)
             .await?;
-        match parse_policy_arn(arn)? {
+        let view = match parse_policy_arn(arn)? {
             Some(PolicyRef::Aws { name, .. }) => {
                 let n = store.list_policy_attachments(account, arn).await?.len();
-                Ok(aws_view(name, n))
+                aws_view(name, n)
             }
             Some(PolicyRef::Customer { .. }) => {
                 let p = customer_policy(&store, account, arn)
@@ -373,10 +402,12 @@ impl Ferry {
                     .list_policy_attachments(account, &policy_arn(&p))
                     .await?
                     .len();
-                Ok(customer_view(&p, n))
+                customer_view(&p, n)
             }
-            None => Err(policy_not_found(arn)),
-        }
+            None => return Err(policy_not_found(arn)),
+        };
+        let uses = boundary_uses(&store, account).await?;
+        Ok(with_boundary_uses(view, &uses))
     }
 
     /// `DeletePolicy`: refused while it is attached or has versions other
@@ -392,6 +423,14 @@ impl Ferry {
             .is_empty()
         {
             return Err(conflict("Cannot delete a policy attached to entities."));
+        }
+        if boundary_uses(&store, account)
+            .await?
+            .contains_key(&policy_arn(&p))
+        {
+            return Err(conflict(
+                "Cannot delete a policy used as a permissions boundary.",
+            ));
         }
         if store.list_policy_versions(account, &p.name).await?.len() > 1 {
             return Err(conflict(
@@ -443,6 +482,11 @@ impl Ferry {
                 all.push(customer_view(&p, n));
             }
         }
+        let uses = boundary_uses(&store, account).await?;
+        let mut all: Vec<PolicyView> = all
+            .into_iter()
+            .map(|v| with_boundary_uses(v, &uses))
+            .collect();
         let prefix = path_prefix.unwrap_or("/");
         all.retain(|p| p.path.starts_with(prefix) && (!only_attached || p.attachment_count > 0));
         // The marker is opaque to callers: name then ARN keeps a customer
@@ -731,6 +775,108 @@ impl Ferry {
         Ok(())
     }
 
+    /// Authorizes an IAM action that may set a permissions boundary, with
+    /// the `iam:PermissionsBoundary` condition key set as IAM does (so an
+    /// administrator can require one).
+    pub(super) async fn iam_boundary_check(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: String,
+        boundary: Option<&str>,
+    ) -> Result<(AccountId, Arc<dyn Store>), CoreError> {
+        let account = ctx.principal.account;
+        let mut check = Check::new(action, resource, account);
+        if let Some(arn) = boundary {
+            check
+                .context
+                .push(("iam:PermissionsBoundary".into(), ContextValue::from(arn)));
+        }
+        self.authorize(ctx, check).await?;
+        Ok((account, self.placement().for_account(account).await?))
+    }
+
+    /// The canonical ARN of a policy that may serve as a boundary in
+    /// `account`: any policy that may be attached there.
+    pub(super) async fn boundary_policy(
+        &self,
+        store: &Arc<dyn Store>,
+        account: AccountId,
+        arn: &str,
+    ) -> Result<String, CoreError> {
+        self.attachable(store, account, arn)
+            .await
+            .map_err(|e| match e {
+                CoreError::NotFound { .. } => CoreError::not_found(
+                    "NoSuchEntity",
+                    format!("Scope ARN: {arn} does not exist or is not attachable."),
+                ),
+                e => e,
+            })
+    }
+
+    /// `PutUserPermissionsBoundary` / `PutRolePermissionsBoundary`: takes
+    /// effect on the next call of the user, or of every session of the role.
+    pub async fn put_permissions_boundary(
+        &self,
+        ctx: &RequestContext,
+        kind: PrincipalKind,
+        principal_name: &str,
+        arn: &str,
+    ) -> Result<(), CoreError> {
+        let (noun, lower) = boundary_noun(kind)?;
+        let (account, store) = self
+            .iam_boundary_check(
+                ctx,
+                &format!("iam:Put{noun}PermissionsBoundary"),
+                Self::arn_of(ctx, lower, principal_name),
+                Some(arn),
+            )
+            .await?;
+        let name = self
+            .principal_exists(&store, account, kind, principal_name)
+            .await?;
+        let arn = self.boundary_policy(&store, account, arn).await?;
+        store
+            .apply(WriteBatch::one(Write::SetPermissionsBoundary {
+                account,
+                kind,
+                name,
+                policy_arn: Some(arn),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `DeleteUserPermissionsBoundary` / `DeleteRolePermissionsBoundary`.
+    pub async fn delete_permissions_boundary(
+        &self,
+        ctx: &RequestContext,
+        kind: PrincipalKind,
+        principal_name: &str,
+    ) -> Result<(), CoreError> {
+        let (noun, lower) = boundary_noun(kind)?;
+        let (account, store) = self
+            .iam(
+                ctx,
+                &format!("iam:Delete{noun}PermissionsBoundary"),
+                Self::arn_of(ctx, lower, principal_name),
+            )
+            .await?;
+        let name = self
+            .principal_exists(&store, account, kind, principal_name)
+            .await?;
+        store
+            .apply(WriteBatch::one(Write::SetPermissionsBoundary {
+                account,
+                kind,
+                name,
+                policy_arn: None,
+            }))
+            .await?;
+        Ok(())
+    }
+
     /// `ListAttachedUserPolicies` / `ListAttachedRolePolicies`: name and
     /// ARN of each, by name.
     pub async fn list_attached_policies(
@@ -770,6 +916,15 @@ impl Ferry {
             marker,
             max_items,
         )
+    }
+}
+
+/// Users and roles have boundaries; groups do not.
+fn boundary_noun(kind: PrincipalKind) -> Result<(&'static str, &'static str), CoreError> {
+    match kind {
+        PrincipalKind::User => Ok(("User", "user")),
+        PrincipalKind::Role => Ok(("Role", "role")),
+        PrincipalKind::Group => Err(validation("Groups have no permissions boundary")),
     }
 }
 
