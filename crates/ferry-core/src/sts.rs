@@ -570,6 +570,88 @@ impl Ferry {
         })
     }
 
+    /// How Ferry's own services (Transfer Family, API Gateway, EventBridge)
+    /// act on a customer's role: as their service principal
+    /// (`transfer.amazonaws.com`, ...), allowed only by the role's trust
+    /// policy, with `aws:SourceAccount` and `aws:SourceArn` in context so a
+    /// customer can guard against the confused deputy as on AWS. Returns the
+    /// session principal to run the service's calls as; no credentials are
+    /// issued, and every call it makes is authorized like any other.
+    pub async fn assume_role_as_service(
+        &self,
+        service: &str,
+        role_arn: &str,
+        session_name: &str,
+        source_account: Option<AccountId>,
+        source_arn: Option<&str>,
+    ) -> Result<Principal, CoreError> {
+        let (account, role_name) = parse_role_arn(role_arn)?;
+        let denied = || {
+            CoreError::AccessDenied(format!(
+                "Service {service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ))
+        };
+        let Some(store) = self.placement().existing(account).await? else {
+            return Err(denied());
+        };
+        let Some(role) = store.get_role(account, &role_name).await? else {
+            return Err(denied());
+        };
+        let trust = Policy::parse_with_limit(
+            &role.assume_role_policy,
+            PolicyKind::Trust,
+            ferry_policy::SizeLimit::unlimited(),
+        )
+        .map_err(|e| CoreError::Internal(format!("stored trust policy: {}", e.message())))?;
+        let trust = NamedPolicy::new(format!("trust policy of {}", role.name), trust);
+        let principal = ferry_policy::Principal::service(service);
+        let mut context = ferry_policy::Context::new();
+        context.insert_principal_keys(&principal);
+        context.insert("aws:CurrentTime", ContextValue::Date(self.now()));
+        context.insert("sts:RoleSessionName", session_name.to_string());
+        if let Some(a) = source_account {
+            context.insert("aws:SourceAccount", a.to_string());
+        }
+        if let Some(arn) = source_arn {
+            context.insert("aws:SourceArn", arn.to_string());
+        }
+        let role_arn = crate::iam::role_arn(&role);
+        let account_s = account.to_string();
+        let request = ferry_policy::Request {
+            principal: &principal,
+            action: "sts:AssumeRole",
+            resource: &role_arn,
+            resource_account: Some(&account_s),
+            context: &context,
+        };
+        if !evaluate_assume_role(&request, &trust, &Default::default()).is_allowed() {
+            return Err(denied());
+        }
+        Ok(Principal {
+            account,
+            arn: format!(
+                "arn:aws:sts::{account}:assumed-role/{}/{session_name}",
+                role.name
+            ),
+            user_id: format!("{}:{session_name}", role.role_id),
+            access_key_id: String::new(),
+            kind: IdentityKind::AssumedRole(Arc::new(RoleSession {
+                role_name: role.name.clone(),
+                role_path: role.path.clone(),
+                role_id: role.role_id.clone(),
+                session_name: session_name.to_string(),
+                expires: self.now() + Duration::hours(1),
+                session_policy: None,
+                session_policy_arns: Vec::new(),
+                source_identity: None,
+                tags: Vec::new(),
+                role_tags: role.tags.clone(),
+                transitive_tag_keys: Vec::new(),
+                chained: false,
+            })),
+        })
+    }
+
     /// `GetSessionToken`: temporary credentials acting as the calling user
     /// (or root). 900 s to 36 h for users, at most 1 h for root.
     pub async fn get_session_token(

@@ -257,3 +257,70 @@ async fn strangers_and_missing_roles_get_the_same_answer() {
     assert_eq!(stranger.code(), "AccessDenied");
     assert_eq!(missing.code(), "AccessDenied");
 }
+
+#[tokio::test]
+async fn ferry_services_act_on_a_role_only_when_its_trust_policy_names_them() {
+    let w = world().await;
+    let c = ctx(&w.ferry, &w.customer);
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"transfer.amazonaws.com"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"aws:SourceAccount":"{}"}}}}}}]}}"#,
+        w.vendor.account
+    );
+    let role = w
+        .ferry
+        .create_role(
+            &c,
+            CreateRoleInput {
+                name: "SftpAccess".into(),
+                assume_role_policy: trust,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("role");
+    let arn = ferry_core::iam::role_arn(&role);
+    let p = w
+        .ferry
+        .assume_role_as_service(
+            "transfer.amazonaws.com",
+            &arn,
+            "sftp-user",
+            Some(w.vendor.account),
+            None,
+        )
+        .await
+        .expect("the named service, from the named account");
+    assert_eq!(p.account, w.customer.account);
+    assert_eq!(
+        p.arn,
+        format!(
+            "arn:aws:sts::{}:assumed-role/SftpAccess/sftp-user",
+            w.customer.account
+        )
+    );
+    for (service, source) in [
+        ("transfer.amazonaws.com", Some(w.customer.account)),
+        ("transfer.amazonaws.com", None),
+        ("events.amazonaws.com", Some(w.vendor.account)),
+    ] {
+        let err = w
+            .ferry
+            .assume_role_as_service(service, &arn, "x", source, None)
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), "AccessDenied", "{service} {source:?}");
+    }
+    let vendor_role = w.role("VendorOnly", w.vendor.account).await;
+    let err = w
+        .ferry
+        .assume_role_as_service(
+            "transfer.amazonaws.com",
+            &vendor_role,
+            "x",
+            Some(w.vendor.account),
+            None,
+        )
+        .await
+        .expect_err("a role that trusts an account does not trust a service");
+    assert_eq!(err.code(), "AccessDenied");
+}
