@@ -2,11 +2,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_core::iam::{
-    CreatePolicyInput, CreateRoleInput, Page, PolicyVersionView, PolicyView, role_arn, user_arn,
+    CreatePolicyInput, CreateRoleInput, Page, PolicyVersionView, PolicyView, group_arn, role_arn,
+    user_arn,
 };
 use ferry_core::{Ferry, RequestContext};
 use ferry_http::{ApiError, ApiRequest, ApiResult, Protocol, Service, Success};
-use ferry_store::{AccessKey, IamRole, IamUser, PrincipalKind};
+use ferry_store::{AccessKey, IamGroup, IamRole, IamUser, PrincipalKind};
 
 use crate::wire::{Query, doc, el, error, time};
 
@@ -67,6 +68,20 @@ const OPERATIONS: &[&str] = &[
     "DeleteRolePermissionsBoundary",
     "PutUserPermissionsBoundary",
     "DeleteUserPermissionsBoundary",
+    "CreateGroup",
+    "GetGroup",
+    "DeleteGroup",
+    "ListGroups",
+    "AddUserToGroup",
+    "RemoveUserFromGroup",
+    "ListGroupsForUser",
+    "PutGroupPolicy",
+    "GetGroupPolicy",
+    "DeleteGroupPolicy",
+    "ListGroupPolicies",
+    "AttachGroupPolicy",
+    "DetachGroupPolicy",
+    "ListAttachedGroupPolicies",
 ];
 
 fn role_xml(r: &IamRole) -> String {
@@ -114,6 +129,17 @@ fn user_xml(tag: &str, u: &IamUser) -> String {
         el("Arn", user_arn(u)),
         time("CreateDate", u.created_at),
         boundary_xml(u.permissions_boundary.as_deref())
+    )
+}
+
+fn group_xml(tag: &str, g: &IamGroup) -> String {
+    format!(
+        "<{tag}>{}{}{}{}{}</{tag}>",
+        el("Path", &g.path),
+        el("GroupName", &g.name),
+        el("GroupId", &g.group_id),
+        el("Arn", group_arn(g)),
+        time("CreateDate", g.created_at)
     )
 }
 
@@ -197,8 +223,11 @@ impl Iam {
         let q = Query(&req.params);
         let f = &self.ferry;
         let op = req.operation.as_str();
-        // User- and role-policy operations are the same with another noun.
-        let kind = if op.contains("User") {
+        // User-, role- and group-policy operations are the same with
+        // another noun.
+        let kind = if op.contains("GroupPolic") {
+            PrincipalKind::Group
+        } else if op.contains("User") {
             PrincipalKind::User
         } else {
             PrincipalKind::Role
@@ -206,7 +235,8 @@ impl Iam {
         let owner = || -> Result<&str, ApiError> {
             match kind {
                 PrincipalKind::User => q.req("UserName"),
-                _ => q.req("RoleName"),
+                PrincipalKind::Group => q.req("GroupName"),
+                PrincipalKind::Role => q.req("RoleName"),
             }
         };
         Ok(match op {
@@ -287,7 +317,7 @@ impl Iam {
                 .map_err(error)?;
                 String::new()
             }
-            "PutRolePolicy" | "PutUserPolicy" => {
+            "PutRolePolicy" | "PutUserPolicy" | "PutGroupPolicy" => {
                 f.put_inline_policy(
                     ctx,
                     kind,
@@ -299,15 +329,15 @@ impl Iam {
                 .map_err(error)?;
                 String::new()
             }
-            "GetRolePolicy" | "GetUserPolicy" => {
+            "GetRolePolicy" | "GetUserPolicy" | "GetGroupPolicy" => {
                 let p = f
                     .get_inline_policy(ctx, kind, owner()?, q.req("PolicyName")?)
                     .await
                     .map_err(error)?;
-                let owner_tag = if kind == PrincipalKind::User {
-                    "UserName"
-                } else {
-                    "RoleName"
+                let owner_tag = match kind {
+                    PrincipalKind::User => "UserName",
+                    PrincipalKind::Group => "GroupName",
+                    PrincipalKind::Role => "RoleName",
                 };
                 format!(
                     "{}{}{}",
@@ -316,13 +346,13 @@ impl Iam {
                     el("PolicyDocument", doc(&p.document))
                 )
             }
-            "DeleteRolePolicy" | "DeleteUserPolicy" => {
+            "DeleteRolePolicy" | "DeleteUserPolicy" | "DeleteGroupPolicy" => {
                 f.delete_inline_policy(ctx, kind, owner()?, q.req("PolicyName")?)
                     .await
                     .map_err(error)?;
                 String::new()
             }
-            "ListRolePolicies" | "ListUserPolicies" => {
+            "ListRolePolicies" | "ListUserPolicies" | "ListGroupPolicies" => {
                 let page = f
                     .list_inline_policies(ctx, kind, owner()?, q.opt("Marker"), q.int("MaxItems")?)
                     .await
@@ -480,6 +510,70 @@ impl Iam {
                     .map_err(error)?;
                 String::new()
             }
+            "CreateGroup" => group_xml(
+                "Group",
+                &f.create_group(ctx, q.req("GroupName")?, q.opt("Path"))
+                    .await
+                    .map_err(error)?,
+            ),
+            "GetGroup" => {
+                let (group, users) = f
+                    .get_group(
+                        ctx,
+                        q.req("GroupName")?,
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                format!(
+                    "{}{}",
+                    group_xml("Group", &group),
+                    list_xml("Users", &users, |u| user_xml("member", u))
+                )
+            }
+            "DeleteGroup" => {
+                f.delete_group(ctx, q.req("GroupName")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListGroups" => {
+                let page = f
+                    .list_groups(
+                        ctx,
+                        q.opt("PathPrefix"),
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                list_xml("Groups", &page, |g| group_xml("member", g))
+            }
+            "AddUserToGroup" => {
+                f.add_user_to_group(ctx, q.req("GroupName")?, q.req("UserName")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "RemoveUserFromGroup" => {
+                f.remove_user_from_group(ctx, q.req("GroupName")?, q.req("UserName")?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListGroupsForUser" => {
+                let page = f
+                    .list_groups_for_user(
+                        ctx,
+                        q.req("UserName")?,
+                        q.opt("Marker"),
+                        q.int("MaxItems")?,
+                    )
+                    .await
+                    .map_err(error)?;
+                list_xml("Groups", &page, |g| group_xml("member", g))
+            }
             "PutRolePermissionsBoundary" | "PutUserPermissionsBoundary" => {
                 f.put_permissions_boundary(ctx, kind, owner()?, q.req("PermissionsBoundary")?)
                     .await
@@ -492,19 +586,21 @@ impl Iam {
                     .map_err(error)?;
                 String::new()
             }
-            "AttachRolePolicy" | "AttachUserPolicy" => {
+            "AttachRolePolicy" | "AttachUserPolicy" | "AttachGroupPolicy" => {
                 f.attach_policy(ctx, kind, owner()?, q.req("PolicyArn")?)
                     .await
                     .map_err(error)?;
                 String::new()
             }
-            "DetachRolePolicy" | "DetachUserPolicy" => {
+            "DetachRolePolicy" | "DetachUserPolicy" | "DetachGroupPolicy" => {
                 f.detach_policy(ctx, kind, owner()?, q.req("PolicyArn")?)
                     .await
                     .map_err(error)?;
                 String::new()
             }
-            "ListAttachedRolePolicies" | "ListAttachedUserPolicies" => {
+            "ListAttachedRolePolicies"
+            | "ListAttachedUserPolicies"
+            | "ListAttachedGroupPolicies" => {
                 let page = f
                     .list_attached_policies(
                         ctx,

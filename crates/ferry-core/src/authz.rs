@@ -154,7 +154,28 @@ impl Ferry {
             );
         }
         // Attached managed policies, in their default version as of now.
-        for a in store.list_attached_policies(p.account, kind, &name).await? {
+        let mut attached = store.list_attached_policies(p.account, kind, &name).await?;
+        // A user also has its groups' policies, inline and attached.
+        if kind == PrincipalKind::User {
+            for g in store.list_groups_for_user(p.account, &name).await? {
+                for pol in store
+                    .list_inline_policies(p.account, PrincipalKind::Group, &g.name)
+                    .await?
+                {
+                    set.identity.extend(stored(
+                        &format!("{} (group {})", pol.policy_name, g.name),
+                        &pol.document,
+                        PolicyKind::Identity,
+                    ));
+                }
+                attached.extend(
+                    store
+                        .list_attached_policies(p.account, PrincipalKind::Group, &g.name)
+                        .await?,
+                );
+            }
+        }
+        for a in attached {
             if let Some(doc) =
                 crate::iam::managed_policy_document(self, p.account, &a.policy_arn).await?
             {

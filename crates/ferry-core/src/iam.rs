@@ -13,7 +13,10 @@ use crate::authz::Check;
 use crate::identity::IdentityKind;
 use crate::{CoreError, Ferry, RequestContext};
 
+mod groups;
 mod managed;
+
+pub use groups::group_arn;
 
 pub use managed::{
     AWS_POLICY_PREFIX, CreatePolicyInput, PolicyVersionView, PolicyView, managed_policy_document,
@@ -513,7 +516,7 @@ impl Ferry {
                 .await?
                 .ok_or_else(|| no_such("user", name))?
                 .name),
-            PrincipalKind::Group => Err(no_such("group", name)),
+            PrincipalKind::Group => Ok(self.group_row(store, account, name).await?.name),
         }
     }
 
@@ -759,6 +762,15 @@ impl Ferry {
         {
             return Err(conflict(
                 "Cannot delete entity, must delete access keys first.",
+            ));
+        }
+        if !store
+            .list_groups_for_user(account, &user.name)
+            .await?
+            .is_empty()
+        {
+            return Err(conflict(
+                "Cannot delete entity, must remove user from all groups first.",
             ));
         }
         if !store

@@ -286,6 +286,62 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .execute(&mut **tx)
             .await?;
         }
+        Write::PutGroup(g) => {
+            sqlx::query(
+                "INSERT INTO iam_groups (account_id, name_lower, name, group_id, path, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(g.account_id.to_string())
+            .bind(g.name.to_lowercase())
+            .bind(g.name)
+            .bind(g.group_id)
+            .bind(g.path)
+            .bind(ms(g.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteGroup { account, name } => {
+            for sql in [
+                "DELETE FROM iam_groups WHERE account_id = $1 AND name_lower = $2",
+                "DELETE FROM iam_group_members WHERE account_id = $1 AND group_lower = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(account.to_string())
+                    .bind(name.to_lowercase())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Write::AddGroupMember {
+            account,
+            group,
+            user,
+        } => {
+            sqlx::query(
+                "INSERT INTO iam_group_members (account_id, group_lower, user_lower, user_name) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, group_lower, user_lower) DO NOTHING",
+            )
+            .bind(account.to_string())
+            .bind(group.to_lowercase())
+            .bind(user.to_lowercase())
+            .bind(user)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::RemoveGroupMember {
+            account,
+            group,
+            user,
+        } => {
+            sqlx::query(
+                "DELETE FROM iam_group_members WHERE account_id = $1 AND group_lower = $2 AND user_lower = $3",
+            )
+            .bind(account.to_string())
+            .bind(group.to_lowercase())
+            .bind(user.to_lowercase())
+            .execute(&mut **tx)
+            .await?;
+        }
         Write::PutInlinePolicy(p) => {
             sqlx::query(
                 "INSERT INTO iam_inline_policies (account_id, principal_kind, principal_lower, principal_name, policy_name, document) \
@@ -766,6 +822,78 @@ impl Store for SqlStore {
         .await?
         .iter()
         .map(role)
+        .collect()
+    }
+
+    async fn get_group(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamGroup>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT account_id, name, group_id, path, created_at FROM iam_groups \
+                 WHERE account_id = $1 AND name_lower = $2",
+            )
+            .bind(account.to_string())
+            .bind(name.to_lowercase()),
+        )
+        .await?
+        .map(|r| group(&r))
+        .transpose()
+    }
+
+    async fn list_groups(&self, account: AccountId) -> Result<Vec<IamGroup>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, name, group_id, path, created_at FROM iam_groups \
+                 WHERE account_id = $1 ORDER BY name_lower",
+            )
+            .bind(account.to_string()),
+        )
+        .await?
+        .iter()
+        .map(group)
+        .collect()
+    }
+
+    async fn list_group_members(
+        &self,
+        account: AccountId,
+        group: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        use sqlx::Row;
+        self.fetch_all(
+            sqlx::query(
+                "SELECT user_name FROM iam_group_members WHERE account_id = $1 AND group_lower = $2 \
+                 ORDER BY user_lower",
+            )
+            .bind(account.to_string())
+            .bind(group.to_lowercase()),
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("user_name").map_err(engine_err))
+        .collect()
+    }
+
+    async fn list_groups_for_user(
+        &self,
+        account: AccountId,
+        user: &str,
+    ) -> Result<Vec<IamGroup>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT g.account_id, g.name, g.group_id, g.path, g.created_at FROM iam_groups g \
+                 JOIN iam_group_members m ON m.account_id = g.account_id AND m.group_lower = g.name_lower \
+                 WHERE g.account_id = $1 AND m.user_lower = $2 ORDER BY g.name_lower",
+            )
+            .bind(account.to_string())
+            .bind(user.to_lowercase()),
+        )
+        .await?
+        .iter()
+        .map(group)
         .collect()
     }
 

@@ -103,6 +103,16 @@ pub(crate) fn role(r: &AnyRow) -> Result<IamRole, StoreError> {
     })
 }
 
+pub(crate) fn group(r: &AnyRow) -> Result<IamGroup, StoreError> {
+    Ok(IamGroup {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        group_id: s(r, "group_id")?,
+        path: s(r, "path")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
 pub(crate) fn inline_policy(r: &AnyRow) -> Result<InlinePolicy, StoreError> {
     Ok(InlinePolicy {
         account_id: acct(r, "account_id")?,

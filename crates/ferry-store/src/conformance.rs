@@ -93,6 +93,7 @@ where
     credentials(fresh().await).await;
     iam(fresh().await).await;
     managed_policies(fresh().await).await;
+    groups(fresh().await).await;
     batches_are_atomic(fresh().await).await;
     audit_trail(fresh().await).await;
     outbox(fresh().await).await;
@@ -663,6 +664,108 @@ pub async fn managed_policies(s: Arc<dyn Store>) {
             .expect("get")
             .is_some(),
         "other account untouched"
+    );
+}
+
+pub async fn groups(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let group = |name: &str, id: &str| IamGroup {
+        account_id: a,
+        name: name.into(),
+        group_id: id.into(),
+        path: "/".into(),
+        created_at: t(1),
+    };
+    put(&s, Write::PutGroup(group("Readers", "AGPA1"))).await;
+    put(&s, Write::PutGroup(group("Admins", "AGPA2"))).await;
+    assert!(
+        matches!(
+            s.apply(WriteBatch::one(Write::PutGroup(group("readers", "AGPA3"))))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "group names are unique case-insensitively"
+    );
+    let mut elsewhere = group("Readers", "AGPA4");
+    elsewhere.account_id = acct(2);
+    put(&s, Write::PutGroup(elsewhere)).await;
+    assert_eq!(
+        s.get_group(a, "READERS").await.expect("get"),
+        Some(group("Readers", "AGPA1"))
+    );
+    let names: Vec<_> = s
+        .list_groups(a)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["Admins", "Readers"]);
+
+    let member = |g: &str, u: &str| Write::AddGroupMember {
+        account: a,
+        group: g.into(),
+        user: u.into(),
+    };
+    put(&s, member("Readers", "bob")).await;
+    put(&s, member("readers", "Alice")).await;
+    put(&s, member("Readers", "BOB")).await;
+    put(&s, member("Admins", "alice")).await;
+    assert_eq!(
+        s.list_group_members(a, "Readers").await.expect("list"),
+        ["Alice", "bob"],
+        "a member once, by name"
+    );
+    let of_alice: Vec<_> = s
+        .list_groups_for_user(a, "ALICE")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(of_alice, ["Admins", "Readers"]);
+    assert!(
+        s.list_groups_for_user(acct(2), "alice")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    put(
+        &s,
+        Write::RemoveGroupMember {
+            account: a,
+            group: "READERS".into(),
+            user: "alice".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        s.list_group_members(a, "Readers").await.expect("list"),
+        ["bob"]
+    );
+    put(
+        &s,
+        Write::DeleteGroup {
+            account: a,
+            name: "admins".into(),
+        },
+    )
+    .await;
+    assert!(s.get_group(a, "Admins").await.expect("get").is_none());
+    assert!(
+        s.list_groups_for_user(a, "alice")
+            .await
+            .expect("list")
+            .is_empty(),
+        "memberships go with their group"
+    );
+    put(&s, Write::PutGroup(group("Admins", "AGPA5"))).await;
+    assert!(
+        s.list_group_members(a, "Admins")
+            .await
+            .expect("list")
+            .is_empty(),
+        "a new group by an old name starts empty"
     );
 }
 

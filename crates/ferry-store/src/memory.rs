@@ -24,6 +24,9 @@ struct Inner {
     keys: HashMap<String, AccessKey>,
     users: Vec<IamUser>,
     roles: Vec<IamRole>,
+    groups: Vec<IamGroup>,
+    /// (account, group name, user name) as first given.
+    members: Vec<(AccountId, String, String)>,
     policies: Vec<InlinePolicy>,
     managed: Vec<ManagedPolicy>,
     versions: Vec<ManagedPolicyVersion>,
@@ -106,6 +109,40 @@ impl Inner {
                 }
                 self.roles.push(r);
             }
+            Write::PutGroup(g) => {
+                if self
+                    .groups
+                    .iter()
+                    .any(|x| x.account_id == g.account_id && x.name.eq_ignore_ascii_case(&g.name))
+                {
+                    return Err(conflict(format!("group {}", g.name)));
+                }
+                self.groups.push(g);
+            }
+            Write::DeleteGroup { account, name } => {
+                self.groups
+                    .retain(|x| !(x.account_id == account && x.name.eq_ignore_ascii_case(&name)));
+                self.members
+                    .retain(|(a, g, _)| !(*a == account && g.eq_ignore_ascii_case(&name)));
+            }
+            Write::AddGroupMember {
+                account,
+                group,
+                user,
+            } => {
+                if !self.members.iter().any(|(a, g, u)| {
+                    *a == account && g.eq_ignore_ascii_case(&group) && u.eq_ignore_ascii_case(&user)
+                }) {
+                    self.members.push((account, group, user));
+                }
+            }
+            Write::RemoveGroupMember {
+                account,
+                group,
+                user,
+            } => self.members.retain(|(a, g, u)| {
+                !(*a == account && g.eq_ignore_ascii_case(&group) && u.eq_ignore_ascii_case(&user))
+            }),
             Write::PutInlinePolicy(p) => {
                 self.policies.retain(|x| {
                     !(x.account_id == p.account_id
@@ -419,6 +456,70 @@ impl Store for MemoryStore {
             .cloned()
             .collect();
         v.sort_by_key(|r| r.name.to_lowercase());
+        Ok(v)
+    }
+
+    async fn get_group(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamGroup>, StoreError> {
+        Ok(self
+            .lock()?
+            .groups
+            .iter()
+            .find(|g| g.account_id == account && g.name.eq_ignore_ascii_case(name))
+            .cloned())
+    }
+
+    async fn list_groups(&self, account: AccountId) -> Result<Vec<IamGroup>, StoreError> {
+        let mut v: Vec<IamGroup> = self
+            .lock()?
+            .groups
+            .iter()
+            .filter(|g| g.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by_key(|g| g.name.to_lowercase());
+        Ok(v)
+    }
+
+    async fn list_group_members(
+        &self,
+        account: AccountId,
+        group: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut v: Vec<String> = self
+            .lock()?
+            .members
+            .iter()
+            .filter(|(a, g, _)| *a == account && g.eq_ignore_ascii_case(group))
+            .map(|(_, _, u)| u.clone())
+            .collect();
+        v.sort_by_key(|u| u.to_lowercase());
+        Ok(v)
+    }
+
+    async fn list_groups_for_user(
+        &self,
+        account: AccountId,
+        user: &str,
+    ) -> Result<Vec<IamGroup>, StoreError> {
+        let inner = self.lock()?;
+        let mut v: Vec<IamGroup> = inner
+            .groups
+            .iter()
+            .filter(|g| {
+                g.account_id == account
+                    && inner.members.iter().any(|(a, gn, u)| {
+                        *a == account
+                            && gn.eq_ignore_ascii_case(&g.name)
+                            && u.eq_ignore_ascii_case(user)
+                    })
+            })
+            .cloned()
+            .collect();
+        v.sort_by_key(|g| g.name.to_lowercase());
         Ok(v)
     }
 

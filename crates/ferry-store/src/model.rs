@@ -108,6 +108,21 @@ pub struct IamRole {
     pub created_at: Timestamp,
 }
 
+/// An IAM group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamGroup {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name, unique in the account (case-insensitively, as IAM).
+    pub name: String,
+    /// `AGPA...`.
+    pub group_id: String,
+    /// Path, `/` by default.
+    pub path: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
 /// What an inline or attached policy hangs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PrincipalKind {

@@ -21,6 +21,33 @@ pub enum Write {
     PutUser(IamUser),
     /// Insert an IAM role; `Conflict` if the name exists in the account.
     PutRole(IamRole),
+    /// Insert an IAM group; `Conflict` if the name exists in the account.
+    PutGroup(IamGroup),
+    /// Delete a group by name (with its memberships).
+    DeleteGroup {
+        /// Account.
+        account: AccountId,
+        /// Group name.
+        name: String,
+    },
+    /// Make a user a member of a group; again changes nothing.
+    AddGroupMember {
+        /// Account.
+        account: AccountId,
+        /// Group name.
+        group: String,
+        /// User name.
+        user: String,
+    },
+    /// Remove a user from a group.
+    RemoveGroupMember {
+        /// Account.
+        account: AccountId,
+        /// Group name.
+        group: String,
+        /// User name.
+        user: String,
+    },
     /// Insert or replace an inline policy.
     PutInlinePolicy(InlinePolicy),
     /// Replace a role's mutable fields (trust policy, description, max
@@ -210,6 +237,26 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, account: AccountId) -> Result<Vec<IamUser>, StoreError>;
     /// Every role of an account, by name.
     async fn list_roles(&self, account: AccountId) -> Result<Vec<IamRole>, StoreError>;
+    /// A group by name (case-insensitive, as IAM).
+    async fn get_group(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<IamGroup>, StoreError>;
+    /// Every group of an account, by name.
+    async fn list_groups(&self, account: AccountId) -> Result<Vec<IamGroup>, StoreError>;
+    /// The user names in a group, by name.
+    async fn list_group_members(
+        &self,
+        account: AccountId,
+        group: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// The groups a user is in, by name.
+    async fn list_groups_for_user(
+        &self,
+        account: AccountId,
+        user: &str,
+    ) -> Result<Vec<IamGroup>, StoreError>;
     /// A server setting.
     async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// The inline policies of a user, role or group.

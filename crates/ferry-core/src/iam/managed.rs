@@ -724,10 +724,10 @@ impl Ferry {
             return Ok(());
         }
         if attached.len() >= MAX_ATTACHED {
-            let noun = if kind == PrincipalKind::User {
-                "User"
-            } else {
-                "Role"
+            let noun = match kind {
+                PrincipalKind::User => "User",
+                PrincipalKind::Role => "Role",
+                PrincipalKind::Group => "Group",
             };
             return Err(CoreError::Conflict {
                 code: "LimitExceeded",
