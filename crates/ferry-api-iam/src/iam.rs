@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_core::iam::{
-    CreatePolicyInput, CreateRoleInput, Page, PolicyVersionView, PolicyView, group_arn, role_arn,
-    user_arn,
+    ContextEntry, CreatePolicyInput, CreateRoleInput, EvaluationResult, Page, PolicyVersionView,
+    PolicyView, SimulationInput, group_arn, role_arn, user_arn,
 };
 use ferry_core::{Ferry, RequestContext};
 use ferry_http::{ApiError, ApiRequest, ApiResult, Protocol, Service, Success};
@@ -82,6 +82,8 @@ const OPERATIONS: &[&str] = &[
     "AttachGroupPolicy",
     "DetachGroupPolicy",
     "ListAttachedGroupPolicies",
+    "SimulatePrincipalPolicy",
+    "SimulateCustomPolicy",
 ];
 
 fn role_xml(r: &IamRole) -> String {
@@ -141,6 +143,55 @@ fn group_xml(tag: &str, g: &IamGroup) -> String {
         el("Arn", group_arn(g)),
         time("CreateDate", g.created_at)
     )
+}
+
+fn evaluation_xml(r: &EvaluationResult) -> String {
+    let mut x = String::from("<member>");
+    x.push_str(&el("EvalActionName", &r.action));
+    x.push_str(&el("EvalResourceName", &r.resource));
+    x.push_str(&el("EvalDecision", r.decision));
+    x.push_str("<MatchedStatements>");
+    for m in &r.matched {
+        x.push_str(&format!(
+            "<member>{}{}</member>",
+            el("SourcePolicyId", &m.source_policy_id),
+            el("SourcePolicyType", m.source_policy_type)
+        ));
+    }
+    x.push_str("</MatchedStatements><MissingContextValues/>");
+    x.push_str("</member>");
+    x
+}
+
+/// `ContextEntries.member.N.{ContextKeyName, ContextKeyValues.member.M,
+/// ContextKeyType}`.
+fn context_entries(q: &Query<'_>) -> Vec<ContextEntry> {
+    (1..)
+        .map_while(|i| {
+            let p = format!("ContextEntries.member.{i}");
+            let key = q.opt(&format!("{p}.ContextKeyName"))?;
+            Some(ContextEntry {
+                key: key.to_string(),
+                values: q.list(&format!("{p}.ContextKeyValues")),
+                kind: q
+                    .opt(&format!("{p}.ContextKeyType"))
+                    .unwrap_or("string")
+                    .to_string(),
+            })
+        })
+        .collect()
+}
+
+fn simulation_input(q: &Query<'_>) -> SimulationInput {
+    SimulationInput {
+        policy_source_arn: q.opt("PolicySourceArn").map(Into::into),
+        policy_inputs: q.list("PolicyInputList"),
+        boundary_inputs: q.list("PermissionsBoundaryPolicyInputList"),
+        actions: q.list("ActionNames"),
+        resources: q.list("ResourceArns"),
+        resource_policy: q.opt("ResourcePolicy").map(Into::into),
+        context: context_entries(q),
+    }
 }
 
 fn boundary_xml(arn: Option<&str>) -> String {
@@ -509,6 +560,21 @@ impl Iam {
                     .await
                     .map_err(error)?;
                 String::new()
+            }
+            "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => {
+                let input = simulation_input(&q);
+                let results = if op == "SimulatePrincipalPolicy" {
+                    q.req("PolicySourceArn")?;
+                    f.simulate_principal_policy(ctx, input).await
+                } else {
+                    f.simulate_custom_policy(ctx, input).await
+                }
+                .map_err(error)?;
+                let page = Page {
+                    items: results,
+                    marker: None,
+                };
+                list_xml("EvaluationResults", &page, evaluation_xml)
             }
             "CreateGroup" => group_xml(
                 "Group",

@@ -101,7 +101,6 @@ impl Ferry {
     /// The caller's identity policies, permissions boundary and session
     /// policies, read fresh on every call so changes take effect at once.
     pub async fn identity_policies(&self, p: &Principal) -> Result<PolicySet, CoreError> {
-        let store = self.placement().for_account(p.account).await?;
         let mut set = PolicySet::default();
         let (kind, name) = match &p.kind {
             IdentityKind::Root => return Ok(set),
@@ -124,7 +123,23 @@ impl Ferry {
                 (PrincipalKind::Role, s.role_name.clone())
             }
         };
-        for pol in store.list_inline_policies(p.account, kind, &name).await? {
+        let own = self.principal_policies(p.account, kind, &name).await?;
+        set.identity = own.identity;
+        set.boundary = own.boundary;
+        Ok(set)
+    }
+
+    /// The identity policies and permissions boundary of a user (its
+    /// groups' policies included), role or group, as they are now.
+    pub async fn principal_policies(
+        &self,
+        account: AccountId,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Result<PolicySet, CoreError> {
+        let store = self.placement().for_account(account).await?;
+        let mut set = PolicySet::default();
+        for pol in store.list_inline_policies(account, kind, name).await? {
             set.identity.extend(stored(
                 &pol.policy_name,
                 &pol.document,
@@ -135,18 +150,20 @@ impl Ferry {
         // fresh so that putting or removing one takes effect at once.
         let boundary = match kind {
             PrincipalKind::User => store
-                .get_user(p.account, &name)
+                .get_user(account, name)
                 .await?
                 .and_then(|u| u.permissions_boundary),
-            _ => store
-                .get_role(p.account, &name)
+            PrincipalKind::Role => store
+                .get_role(account, name)
                 .await?
                 .and_then(|r| r.permissions_boundary),
+            // Groups have no boundary.
+            PrincipalKind::Group => None,
         };
         if let Some(arn) = boundary {
             // A boundary whose policy is gone allows nothing, rather than
             // silently lifting the limit.
-            let doc = crate::iam::managed_policy_document(self, p.account, &arn).await?;
+            let doc = crate::iam::managed_policy_document(self, account, &arn).await?;
             set.boundary = Some(
                 doc.and_then(|d| stored(&arn, &d, PolicyKind::Boundary))
                     .into_iter()
@@ -154,12 +171,12 @@ impl Ferry {
             );
         }
         // Attached managed policies, in their default version as of now.
-        let mut attached = store.list_attached_policies(p.account, kind, &name).await?;
+        let mut attached = store.list_attached_policies(account, kind, name).await?;
         // A user also has its groups' policies, inline and attached.
         if kind == PrincipalKind::User {
-            for g in store.list_groups_for_user(p.account, &name).await? {
+            for g in store.list_groups_for_user(account, name).await? {
                 for pol in store
-                    .list_inline_policies(p.account, PrincipalKind::Group, &g.name)
+                    .list_inline_policies(account, PrincipalKind::Group, &g.name)
                     .await?
                 {
                     set.identity.extend(stored(
@@ -170,14 +187,14 @@ impl Ferry {
                 }
                 attached.extend(
                     store
-                        .list_attached_policies(p.account, PrincipalKind::Group, &g.name)
+                        .list_attached_policies(account, PrincipalKind::Group, &g.name)
                         .await?,
                 );
             }
         }
         for a in attached {
             if let Some(doc) =
-                crate::iam::managed_policy_document(self, p.account, &a.policy_arn).await?
+                crate::iam::managed_policy_document(self, account, &a.policy_arn).await?
             {
                 set.identity
                     .extend(stored(&a.policy_arn, &doc, PolicyKind::Identity));

@@ -15,8 +15,10 @@ use crate::{CoreError, Ferry, RequestContext};
 
 mod groups;
 mod managed;
+mod simulate;
 
 pub use groups::group_arn;
+pub use simulate::{ContextEntry, EvaluationResult, MatchedStatement, SimulationInput};
 
 pub use managed::{
     AWS_POLICY_PREFIX, CreatePolicyInput, PolicyVersionView, PolicyView, managed_policy_document,
