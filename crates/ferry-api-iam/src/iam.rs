@@ -33,6 +33,9 @@ const OPERATIONS: &[&str] = &[
     "TagRole",
     "UntagRole",
     "ListRoleTags",
+    "TagUser",
+    "UntagUser",
+    "ListUserTags",
     "PutRolePolicy",
     "GetRolePolicy",
     "DeleteRolePolicy",
@@ -124,13 +127,18 @@ fn tags_xml(tags: &[(String, String)]) -> String {
 
 fn user_xml(tag: &str, u: &IamUser) -> String {
     format!(
-        "<{tag}>{}{}{}{}{}{}</{tag}>",
+        "<{tag}>{}{}{}{}{}{}{}</{tag}>",
         el("Path", &u.path),
         el("UserName", &u.name),
         el("UserId", &u.user_id),
         el("Arn", user_arn(u)),
         time("CreateDate", u.created_at),
-        boundary_xml(u.permissions_boundary.as_deref())
+        boundary_xml(u.permissions_boundary.as_deref()),
+        if u.tags.is_empty() {
+            String::new()
+        } else {
+            tags_xml(&u.tags)
+        }
     )
 }
 
@@ -332,6 +340,25 @@ impl Iam {
                         .replace("</Role>", "</member>")
                 })
             }
+            "TagUser" => {
+                f.tag_user(ctx, q.req("UserName")?, q.tags()?)
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "UntagUser" => {
+                f.untag_user(ctx, q.req("UserName")?, &q.list("TagKeys"))
+                    .await
+                    .map_err(error)?;
+                String::new()
+            }
+            "ListUserTags" => {
+                let tags = f
+                    .list_user_tags(ctx, q.req("UserName")?)
+                    .await
+                    .map_err(error)?;
+                format!("{}{}", tags_xml(&tags), el("IsTruncated", "false"))
+            }
             "TagRole" => {
                 f.tag_role(ctx, q.req("RoleName")?, q.tags()?)
                     .await
@@ -417,6 +444,7 @@ impl Iam {
                     q.req("UserName")?,
                     q.opt("Path"),
                     q.opt("PermissionsBoundary"),
+                    q.tags()?,
                 )
                 .await
                 .map_err(error)?,

@@ -314,6 +314,7 @@ impl Ferry {
             user_id: unique_id("AIDA"),
             path: "/".into(),
             permissions_boundary: None,
+            tags: Vec::new(),
             created_at: now,
         }))
         .push(Write::AttachPolicy(PolicyAttachment {

@@ -660,8 +660,10 @@ impl Ferry {
         name: &str,
         path: Option<&str>,
         permissions_boundary: Option<&str>,
+        tags: Vec<(String, String)>,
     ) -> Result<IamUser, CoreError> {
         validate_name("userName", name, 64)?;
+        validate_tags(&tags)?;
         let path = path.unwrap_or("/").to_string();
         validate_path(&path)?;
         let (account, store) = self
@@ -682,6 +684,7 @@ impl Ferry {
             user_id: unique_id("AIDA"),
             path,
             permissions_boundary,
+            tags,
             created_at: self.now(),
         };
         store
@@ -695,6 +698,77 @@ impl Ferry {
                 e => e.into(),
             })?;
         Ok(user)
+    }
+
+    /// `TagUser`: adds or replaces tags.
+    pub async fn tag_user(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), CoreError> {
+        validate_name("userName", name, 64)?;
+        validate_tags(&tags)?;
+        let (account, store) = self
+            .iam(ctx, "iam:TagUser", Self::arn_of(ctx, "user", name))
+            .await?;
+        let mut user = self.user_row(&store, account, name).await?;
+        for (k, v) in tags {
+            match user
+                .tags
+                .iter_mut()
+                .find(|(x, _)| x.eq_ignore_ascii_case(&k))
+            {
+                Some(t) => t.1 = v,
+                None => user.tags.push((k, v)),
+            }
+        }
+        validate_tags(&user.tags)?;
+        store
+            .apply(WriteBatch::one(Write::SetUserTags {
+                account,
+                name: user.name,
+                tags: user.tags,
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `UntagUser`.
+    pub async fn untag_user(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        keys: &[String],
+    ) -> Result<(), CoreError> {
+        validate_name("userName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:UntagUser", Self::arn_of(ctx, "user", name))
+            .await?;
+        let mut user = self.user_row(&store, account, name).await?;
+        user.tags
+            .retain(|(k, _)| !keys.iter().any(|x| x.eq_ignore_ascii_case(k)));
+        store
+            .apply(WriteBatch::one(Write::SetUserTags {
+                account,
+                name: user.name,
+                tags: user.tags,
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `ListUserTags`.
+    pub async fn list_user_tags(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        validate_name("userName", name, 64)?;
+        let (account, store) = self
+            .iam(ctx, "iam:ListUserTags", Self::arn_of(ctx, "user", name))
+            .await?;
+        Ok(self.user_row(&store, account, name).await?.tags)
     }
 
     /// The user a key or user call is about: the named one, or the caller

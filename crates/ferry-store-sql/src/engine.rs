@@ -253,8 +253,8 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         }
         Write::PutUser(u) => {
             sqlx::query(
-                "INSERT INTO iam_users (account_id, name_lower, name, user_id, path, created_at, permissions_boundary) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO iam_users (account_id, name_lower, name, user_id, path, created_at, permissions_boundary, tags) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(u.account_id.to_string())
             .bind(u.name.to_lowercase())
@@ -263,8 +263,21 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .bind(u.path)
             .bind(ms(u.created_at))
             .bind(u.permissions_boundary)
+            .bind(tags_json(&u.tags))
             .execute(&mut **tx)
             .await?;
+        }
+        Write::SetUserTags {
+            account,
+            name,
+            tags,
+        } => {
+            sqlx::query("UPDATE iam_users SET tags = $1 WHERE account_id = $2 AND name_lower = $3")
+                .bind(tags_json(&tags))
+                .bind(account.to_string())
+                .bind(name.to_lowercase())
+                .execute(&mut **tx)
+                .await?;
         }
         Write::PutRole(r) => {
             sqlx::query(
@@ -766,7 +779,7 @@ impl Store for SqlStore {
     ) -> Result<Option<IamUser>, StoreError> {
         self.fetch_optional(
             sqlx::query(
-                "SELECT account_id, name, user_id, path, created_at, permissions_boundary FROM iam_users \
+                "SELECT account_id, name, user_id, path, created_at, permissions_boundary, tags FROM iam_users \
                  WHERE account_id = $1 AND name_lower = $2",
             )
             .bind(account.to_string())
@@ -799,7 +812,7 @@ impl Store for SqlStore {
     async fn list_users(&self, account: AccountId) -> Result<Vec<IamUser>, StoreError> {
         self.fetch_all(
             sqlx::query(
-                "SELECT account_id, name, user_id, path, created_at, permissions_boundary FROM iam_users \
+                "SELECT account_id, name, user_id, path, created_at, permissions_boundary, tags FROM iam_users \
                  WHERE account_id = $1 ORDER BY name_lower",
             )
             .bind(account.to_string()),

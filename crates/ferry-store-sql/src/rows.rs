@@ -83,6 +83,8 @@ pub(crate) fn user(r: &AnyRow) -> Result<IamUser, StoreError> {
         user_id: s(r, "user_id")?,
         path: s(r, "path")?,
         permissions_boundary: os(r, "permissions_boundary")?,
+        tags: serde_json::from_str(&s(r, "tags")?)
+            .map_err(|e| StoreError::Engine(format!("corrupt user tags: {e}")))?,
         created_at: from_ms(i(r, "created_at")?),
     })
 }

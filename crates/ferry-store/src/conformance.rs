@@ -256,6 +256,7 @@ pub async fn iam(s: Arc<dyn Store>) {
         user_id: "AIDA1".into(),
         path: "/".into(),
         permissions_boundary: None,
+        tags: vec![("team".into(), "a".into())],
         created_at: t(1),
     };
     put(&s, Write::PutUser(user.clone())).await;
@@ -271,7 +272,32 @@ pub async fn iam(s: Arc<dyn Store>) {
     );
     clash.account_id = acct(2);
     put(&s, Write::PutUser(clash)).await;
-    assert_eq!(s.get_user(a, "ADMIN").await.expect("get"), Some(user));
+    assert_eq!(
+        s.get_user(a, "ADMIN").await.expect("get"),
+        Some(user.clone())
+    );
+    let tags = vec![("env".to_string(), "prod".to_string())];
+    put(
+        &s,
+        Write::SetUserTags {
+            account: a,
+            name: "admin".into(),
+            tags: tags.clone(),
+        },
+    )
+    .await;
+    assert_eq!(
+        s.get_user(a, "Admin").await.expect("get").map(|u| u.tags),
+        Some(tags)
+    );
+    assert_eq!(
+        s.get_user(acct(2), "admin")
+            .await
+            .expect("get")
+            .map(|u| u.tags),
+        Some(user.tags.clone()),
+        "another account's user keeps its tags"
+    );
 
     let role = IamRole {
         account_id: a,

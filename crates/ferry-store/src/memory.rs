@@ -99,6 +99,19 @@ impl Inner {
                 }
                 self.users.push(u);
             }
+            Write::SetUserTags {
+                account,
+                name,
+                tags,
+            } => {
+                if let Some(u) = self
+                    .users
+                    .iter_mut()
+                    .find(|x| x.account_id == account && x.name.eq_ignore_ascii_case(&name))
+                {
+                    u.tags = tags;
+                }
+            }
             Write::PutRole(r) => {
                 if self
                     .roles

@@ -79,6 +79,8 @@ pub struct IamUser {
     pub path: String,
     /// The ARN of its permissions boundary (a managed policy), if any.
     pub permissions_boundary: Option<String>,
+    /// Tags, in the order given.
+    pub tags: Vec<(String, String)>,
     /// When it was made.
     pub created_at: Timestamp,
 }

@@ -21,6 +21,15 @@ pub enum Write {
     PutUser(IamUser),
     /// Insert an IAM role; `Conflict` if the name exists in the account.
     PutRole(IamRole),
+    /// Replace a user's tags; no-op if it does not exist.
+    SetUserTags {
+        /// Account.
+        account: AccountId,
+        /// User name.
+        name: String,
+        /// The new tags.
+        tags: Vec<(String, String)>,
+    },
     /// Insert an IAM group; `Conflict` if the name exists in the account.
     PutGroup(IamGroup),
     /// Delete a group by name (with its memberships).

@@ -27,7 +27,7 @@ impl Ferry {
             .ok_or_else(|| no_such("group", name))
     }
 
-    async fn user_row(
+    pub(super) async fn user_row(
         &self,
         store: &Arc<dyn Store>,
         account: AccountId,
