@@ -128,7 +128,7 @@ impl AuditRecord {
                     "accessKeyId": p.access_key_id,
                 });
                 match &p.kind {
-                    crate::IdentityKind::IamUser { name } => id["userName"] = json!(name),
+                    crate::IdentityKind::IamUser { name, .. } => id["userName"] = json!(name),
                     crate::IdentityKind::AssumedRole(s) => {
                         id["sessionContext"] = json!({
                             "sessionIssuer": {

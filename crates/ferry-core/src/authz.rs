@@ -87,6 +87,11 @@ impl Ferry {
         if let Ok(ip) = ctx.source_ip.parse() {
             c.insert("aws:SourceIp", ContextValue::Ip(ip));
         }
+        if let IdentityKind::IamUser { tags, .. } = &p.kind {
+            for (k, v) in tags {
+                c.insert(&format!("aws:PrincipalTag/{k}"), v.clone());
+            }
+        }
         if let IdentityKind::AssumedRole(s) = &p.kind {
             for (k, v) in s.role_tags.iter().chain(&s.tags) {
                 c.insert(&format!("aws:PrincipalTag/{k}"), v.clone());
@@ -104,7 +109,7 @@ impl Ferry {
         let mut set = PolicySet::default();
         let (kind, name) = match &p.kind {
             IdentityKind::Root => return Ok(set),
-            IdentityKind::IamUser { name } => (PrincipalKind::User, name.clone()),
+            IdentityKind::IamUser { name, .. } => (PrincipalKind::User, name.clone()),
             IdentityKind::AssumedRole(s) => {
                 let mut session = Vec::new();
                 if let Some(doc) = &s.session_policy {
@@ -206,6 +211,18 @@ impl Ferry {
     /// Decides one check for the caller; `AccessDenied` with the AWS-style
     /// message when denied. The reason goes to the audit trail either way.
     pub async fn authorize(&self, ctx: &RequestContext, check: Check<'_>) -> Result<(), CoreError> {
+        if let IdentityKind::IamUser { session: true, .. } = ctx.principal.kind {
+            let action = check.action.to_ascii_lowercase();
+            if action.starts_with("iam:") || action.starts_with("sts:") {
+                let message = format!(
+                    "User: {} is not authorized to perform: {} with session credentials from \
+                     GetSessionToken (IAM and STS need MFA-authenticated sessions)",
+                    ctx.principal.arn, check.action
+                );
+                ctx.decision.record(message.clone());
+                return Err(CoreError::AccessDenied(message));
+            }
+        }
         let decision = self.decide(ctx, &check).await?;
         self.conclude(ctx, &check, decision)
     }

@@ -779,7 +779,7 @@ impl Ferry {
                 validate_name("userName", n, 64)?;
                 Ok(n.to_string())
             }
-            (None, IdentityKind::IamUser { name }) => Ok(name.clone()),
+            (None, IdentityKind::IamUser { name, .. }) => Ok(name.clone()),
             (None, _) => Err(validation(
                 "Must specify userName when calling with non-User credentials",
             )),

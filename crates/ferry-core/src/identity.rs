@@ -43,10 +43,18 @@ pub struct RoleSession {
 pub enum IdentityKind {
     /// The account's root user.
     Root,
-    /// An IAM user.
+    /// An IAM user (signing with its own key, or with credentials from
+    /// `GetSessionToken`).
     IamUser {
         /// User name.
         name: String,
+        /// The user's tags (`aws:PrincipalTag/*`), read when the key is
+        /// resolved.
+        tags: Vec<(String, String)>,
+        /// Whether the credentials came from `GetSessionToken` (without
+        /// MFA, which Ferry does not have): such sessions may not call IAM,
+        /// and of STS only `AssumeRole` and `GetCallerIdentity`, as on AWS.
+        session: bool,
     },
     /// A role session from `AssumeRole`.
     AssumedRole(Arc<RoleSession>),
@@ -84,7 +92,7 @@ impl Principal {
     pub fn user_name(&self) -> &str {
         match &self.kind {
             IdentityKind::Root => "root",
-            IdentityKind::IamUser { name } => name,
+            IdentityKind::IamUser { name, .. } => name,
             IdentityKind::AssumedRole(s) => &s.session_name,
         }
     }
@@ -151,7 +159,11 @@ impl Ferry {
                 Principal {
                     account,
                     arn: format!("arn:aws:iam::{account}:user{}{}", user.path, user.name),
-                    kind: IdentityKind::IamUser { name: user.name },
+                    kind: IdentityKind::IamUser {
+                        name: user.name,
+                        tags: user.tags,
+                        session: false,
+                    },
                     user_id: user.user_id,
                     access_key_id: key.access_key_id.clone(),
                 }

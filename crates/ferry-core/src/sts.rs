@@ -338,7 +338,11 @@ impl Ferry {
                     arn: format!("arn:aws:iam::{account}:user{}{}", u.path, u.name),
                     user_id: u.user_id,
                     access_key_id: access_key_id.to_string(),
-                    kind: IdentityKind::IamUser { name: u.name },
+                    kind: IdentityKind::IamUser {
+                        name: u.name,
+                        tags: u.tags,
+                        session: true,
+                    },
                 }
             }
             (None, None) => Principal {
@@ -661,7 +665,12 @@ impl Ferry {
     ) -> Result<SessionCredentials, CoreError> {
         let p = &ctx.principal;
         let (user, max) = match &p.kind {
-            IdentityKind::IamUser { name } => (Some(name.clone()), 129_600),
+            IdentityKind::IamUser { session: true, .. } => {
+                return Err(CoreError::AccessDenied(
+                    "Cannot call GetSessionToken with session credentials".into(),
+                ));
+            }
+            IdentityKind::IamUser { name, .. } => (Some(name.clone()), 129_600),
             IdentityKind::Root => (None, 3600),
             IdentityKind::AssumedRole(_) => {
                 return Err(CoreError::AccessDenied(

@@ -1,0 +1,53 @@
+"""Principal tags and GetSessionToken's limits.
+
+A user's tags are its `aws:PrincipalTag/*` (attribute-based access control);
+credentials from GetSessionToken (no MFA here) may not call IAM, as on AWS,
+but GetCallerIdentity and AssumeRole still work.
+"""
+
+import pytest
+
+from iam_util import allow, doc, key_creds, session_creds
+from util import Creds, client_error, unique
+
+
+@pytest.fixture(scope="module")
+def acct(ferry) -> Creds:
+    return Creds.from_mapping(ferry.create_account(unique("abac"), "pooled"))
+
+
+@pytest.fixture(scope="module")
+def iam(ferry, acct):
+    return ferry.client("iam", acct)
+
+
+def user_with_key(iam, acct, policy: str, tags=()):
+    name = unique("abac-user")
+    iam.create_user(UserName=name, Tags=list(tags))
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy)
+    return name, key_creds(iam.create_access_key(UserName=name)["AccessKey"], acct.account_id)
+
+
+def test_user_tags_are_principal_tags(ferry, iam, acct):
+    policy = doc(allow("iam:ListRoles", Condition={"StringEquals": {"aws:PrincipalTag/team": "blue"}}))
+    name, creds = user_with_key(iam, acct, policy, [{"Key": "team", "Value": "blue"}])
+    theirs = ferry.client("iam", creds)
+    assert theirs.list_roles()["Roles"], "tagged team=blue: allowed"
+    iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "red"}])
+    with client_error("AccessDenied", 403):
+        theirs.list_roles()
+    iam.untag_user(UserName=name, TagKeys=["team"])
+    with client_error("AccessDenied", 403):
+        theirs.list_roles()
+
+
+def test_get_session_token_credentials_cannot_call_iam(ferry, iam, acct):
+    name, creds = user_with_key(iam, acct, doc(allow(["iam:*", "sts:*"])))
+    assert ferry.client("iam", creds).list_roles()["Roles"], "the key itself may"
+    session = session_creds(ferry.client("sts", creds).get_session_token(DurationSeconds=900), acct.account_id)
+    me = ferry.client("sts", session).get_caller_identity()
+    assert me["Arn"] == f"arn:aws:iam::{acct.account_id}:user/{name}"
+    with client_error("AccessDenied", 403):
+        ferry.client("iam", session).list_roles()
+    with client_error("AccessDenied", 403):
+        ferry.client("sts", session).get_session_token()
