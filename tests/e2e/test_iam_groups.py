@@ -245,3 +245,33 @@ def test_another_account_does_not_see_the_group(ferry, iam):
     with client_error("NoSuchEntity", 404):
         other.get_group(GroupName=group)
     assert group not in [g["GroupName"] for g in all_groups(other)]
+
+
+def test_another_account_cannot_touch_any_part_of_the_group(ferry, iam, acct):
+    """IAM acts in the caller's own account: every group operation by another
+    account's admin finds nothing, and the group stays as it was."""
+    group = new_group(iam)
+    user = unique("member")
+    iam.create_user(UserName=user)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_group_policy(GroupName=group, PolicyName="p", PolicyDocument=doc(allow("iam:ListRoles")))
+    other = ferry.client("iam", Creds.from_mapping(ferry.create_account(unique("other"), "siloed")))
+    read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    for call in [
+        lambda: other.add_user_to_group(GroupName=group, UserName=user),
+        lambda: other.remove_user_from_group(GroupName=group, UserName=user),
+        lambda: other.put_group_policy(GroupName=group, PolicyName="p", PolicyDocument=doc(allow("*"))),
+        lambda: other.get_group_policy(GroupName=group, PolicyName="p"),
+        lambda: other.delete_group_policy(GroupName=group, PolicyName="p"),
+        lambda: other.list_group_policies(GroupName=group),
+        lambda: other.attach_group_policy(GroupName=group, PolicyArn=read_only),
+        lambda: other.list_attached_group_policies(GroupName=group),
+        lambda: other.list_groups_for_user(UserName=user),
+        lambda: other.delete_group(GroupName=group),
+    ]:
+        with client_error("NoSuchEntity", 404):
+            call()
+    g = iam.get_group(GroupName=group)
+    assert [u["UserName"] for u in g["Users"]] == [user]
+    assert iam.list_group_policies(GroupName=group)["PolicyNames"] == ["p"]
+    assert iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"] == []
