@@ -51,3 +51,27 @@ def test_get_session_token_credentials_cannot_call_iam(ferry, iam, acct):
         ferry.client("iam", session).list_roles()
     with client_error("AccessDenied", 403):
         ferry.client("sts", session).get_session_token()
+
+
+def test_resource_tags_and_request_tags_decide_iam_calls(ferry, iam, acct):
+    blue, red = unique("blue"), unique("red")
+    for name, team in [(blue, "blue"), (red, "red")]:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=doc(
+            {"Effect": "Allow", "Principal": {"AWS": acct.account_id}, "Action": "sts:AssumeRole"}),
+            Tags=[{"Key": "team", "Value": team}])
+    policy = doc(
+        allow("iam:GetRole", Condition={"StringEquals": {"aws:ResourceTag/team": "blue"}}),
+        allow("iam:TagRole", Condition={"StringEquals": {"aws:RequestTag/team": "blue"},
+                                         "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}),
+    )
+    _, creds = user_with_key(iam, acct, policy)
+    theirs = ferry.client("iam", creds)
+    assert theirs.get_role(RoleName=blue)["Role"]["RoleName"] == blue
+    with client_error("AccessDenied", 403):
+        theirs.get_role(RoleName=red)
+    theirs.tag_role(RoleName=red, Tags=[{"Key": "team", "Value": "blue"}])
+    assert theirs.get_role(RoleName=red)["Role"]["RoleName"] == red, "retagged blue: now readable"
+    with client_error("AccessDenied", 403):
+        theirs.tag_role(RoleName=red, Tags=[{"Key": "team", "Value": "green"}])
+    with client_error("AccessDenied", 403):
+        theirs.tag_role(RoleName=red, Tags=[{"Key": "team", "Value": "blue"}, {"Key": "owner", "Value": "x"}])

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_policy::{Policy, PolicyKind};
+use ferry_policy::{ContextValue, Policy, PolicyKind};
 use ferry_store::{
     AccessKey, IamRole, IamUser, InlinePolicy, PrincipalKind, Store, Write, WriteBatch,
 };
@@ -193,6 +193,29 @@ pub struct CreateRoleInput {
     pub permissions_boundary: Option<String>,
 }
 
+/// `aws:RequestTag/*` and `aws:TagKeys` of a request that sets tags.
+pub(crate) fn request_tags(tags: &[(String, String)]) -> Vec<(String, ContextValue)> {
+    let mut v: Vec<(String, ContextValue)> = tags
+        .iter()
+        .map(|(k, val)| (format!("aws:RequestTag/{k}"), val.clone().into()))
+        .collect();
+    v.extend(tag_keys(
+        &tags.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+    ));
+    v
+}
+
+/// `aws:TagKeys` of a request that names tag keys.
+pub(crate) fn tag_keys(keys: &[String]) -> Vec<(String, ContextValue)> {
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    vec![(
+        "aws:TagKeys".into(),
+        ContextValue::strings(keys.iter().cloned()),
+    )]
+}
+
 /// IAM's tag rules: at most 50, keys 1-128 characters, values up to 256,
 /// no key twice (case-insensitively), no `aws:` prefix.
 pub fn validate_tags(tags: &[(String, String)]) -> Result<(), CoreError> {
@@ -253,10 +276,46 @@ impl Ferry {
         action: &str,
         resource: String,
     ) -> Result<(AccountId, Arc<dyn Store>), CoreError> {
+        self.iam_with(ctx, action, resource, Vec::new()).await
+    }
+
+    /// [`Ferry::iam`] with request-specific condition keys. The target
+    /// role's or user's tags are added as `aws:ResourceTag/*` (and
+    /// `iam:ResourceTag/*`), so tag-based policies work on IAM itself.
+    pub(super) async fn iam_with(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: String,
+        extra: Vec<(String, ContextValue)>,
+    ) -> Result<(AccountId, Arc<dyn Store>), CoreError> {
         let account = ctx.principal.account;
-        self.authorize(ctx, Check::new(action, resource, account))
-            .await?;
-        Ok((account, self.placement().for_account(account).await?))
+        let store = self.placement().for_account(account).await?;
+        let mut check = Check::new(action, resource, account);
+        let target = check
+            .resource
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let tags = if check.resource.contains(":role/") {
+            store.get_role(account, &target).await?.map(|r| r.tags)
+        } else if check.resource.contains(":user/") {
+            store.get_user(account, &target).await?.map(|u| u.tags)
+        } else {
+            None
+        };
+        for (k, v) in tags.unwrap_or_default() {
+            check
+                .context
+                .push((format!("aws:ResourceTag/{k}"), v.clone().into()));
+            check
+                .context
+                .push((format!("iam:ResourceTag/{k}"), v.into()));
+        }
+        check.context.extend(extra);
+        self.authorize(ctx, check).await?;
+        Ok((account, store))
     }
 
     fn arn_of(ctx: &RequestContext, kind: &str, name: &str) -> String {
@@ -288,6 +347,7 @@ impl Ferry {
                     ctx.principal.account, input.name
                 ),
                 input.permissions_boundary.as_deref(),
+                request_tags(&input.tags),
             )
             .await?;
         parse_policy(&input.assume_role_policy, PolicyKind::Trust)?;
@@ -451,7 +511,12 @@ impl Ferry {
         validate_name("roleName", name, 64)?;
         validate_tags(&tags)?;
         let (account, store) = self
-            .iam(ctx, "iam:TagRole", Self::arn_of(ctx, "role", name))
+            .iam_with(
+                ctx,
+                "iam:TagRole",
+                Self::arn_of(ctx, "role", name),
+                request_tags(&tags),
+            )
             .await?;
         let mut role = self.role_row(&store, account, name).await?;
         for (k, v) in tags {
@@ -480,7 +545,12 @@ impl Ferry {
     ) -> Result<(), CoreError> {
         validate_name("roleName", name, 64)?;
         let (account, store) = self
-            .iam(ctx, "iam:UntagRole", Self::arn_of(ctx, "role", name))
+            .iam_with(
+                ctx,
+                "iam:UntagRole",
+                Self::arn_of(ctx, "role", name),
+                tag_keys(keys),
+            )
             .await?;
         let mut role = self.role_row(&store, account, name).await?;
         role.tags
@@ -672,6 +742,7 @@ impl Ferry {
                 "iam:CreateUser",
                 format!("arn:aws:iam::{}:user{path}{name}", ctx.principal.account),
                 permissions_boundary,
+                request_tags(&tags),
             )
             .await?;
         let permissions_boundary = match permissions_boundary {
@@ -710,7 +781,12 @@ impl Ferry {
         validate_name("userName", name, 64)?;
         validate_tags(&tags)?;
         let (account, store) = self
-            .iam(ctx, "iam:TagUser", Self::arn_of(ctx, "user", name))
+            .iam_with(
+                ctx,
+                "iam:TagUser",
+                Self::arn_of(ctx, "user", name),
+                request_tags(&tags),
+            )
             .await?;
         let mut user = self.user_row(&store, account, name).await?;
         for (k, v) in tags {
@@ -743,7 +819,12 @@ impl Ferry {
     ) -> Result<(), CoreError> {
         validate_name("userName", name, 64)?;
         let (account, store) = self
-            .iam(ctx, "iam:UntagUser", Self::arn_of(ctx, "user", name))
+            .iam_with(
+                ctx,
+                "iam:UntagUser",
+                Self::arn_of(ctx, "user", name),
+                tag_keys(keys),
+            )
             .await?;
         let mut user = self.user_row(&store, account, name).await?;
         user.tags

@@ -784,16 +784,12 @@ impl Ferry {
         action: &str,
         resource: String,
         boundary: Option<&str>,
+        mut extra: Vec<(String, ContextValue)>,
     ) -> Result<(AccountId, Arc<dyn Store>), CoreError> {
-        let account = ctx.principal.account;
-        let mut check = Check::new(action, resource, account);
         if let Some(arn) = boundary {
-            check
-                .context
-                .push(("iam:PermissionsBoundary".into(), ContextValue::from(arn)));
+            extra.push(("iam:PermissionsBoundary".into(), ContextValue::from(arn)));
         }
-        self.authorize(ctx, check).await?;
-        Ok((account, self.placement().for_account(account).await?))
+        self.iam_with(ctx, action, resource, extra).await
     }
 
     /// The canonical ARN of a policy that may serve as a boundary in
@@ -831,6 +827,7 @@ impl Ferry {
                 &format!("iam:Put{noun}PermissionsBoundary"),
                 Self::arn_of(ctx, lower, principal_name),
                 Some(arn),
+                Vec::new(),
             )
             .await?;
         let name = self
