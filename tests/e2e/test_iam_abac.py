@@ -75,3 +75,16 @@ def test_resource_tags_and_request_tags_decide_iam_calls(ferry, iam, acct):
         theirs.tag_role(RoleName=red, Tags=[{"Key": "team", "Value": "green"}])
     with client_error("AccessDenied", 403):
         theirs.tag_role(RoleName=red, Tags=[{"Key": "team", "Value": "blue"}, {"Key": "owner", "Value": "x"}])
+
+
+def test_path_scoped_policies_match_the_full_arn(ferry, iam, acct):
+    scoped, plain = unique("scoped"), unique("plain")
+    trust_doc = doc({"Effect": "Allow", "Principal": {"AWS": acct.account_id}, "Action": "sts:AssumeRole"})
+    iam.create_role(RoleName=scoped, Path="/integrations/", AssumeRolePolicyDocument=trust_doc)
+    iam.create_role(RoleName=plain, AssumeRolePolicyDocument=trust_doc)
+    _, creds = user_with_key(iam, acct, doc(allow(
+        "iam:GetRole", f"arn:aws:iam::{acct.account_id}:role/integrations/*")))
+    theirs = ferry.client("iam", creds)
+    assert theirs.get_role(RoleName=scoped)["Role"]["Path"] == "/integrations/"
+    with client_error("AccessDenied", 403):
+        theirs.get_role(RoleName=plain)

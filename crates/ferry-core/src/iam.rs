@@ -298,13 +298,25 @@ impl Ferry {
             .next()
             .unwrap_or_default()
             .to_string();
-        let tags = if check.resource.contains(":role/") {
-            store.get_role(account, &target).await?.map(|r| r.tags)
+        // An existing target is named by its full ARN, path included, so
+        // path-scoped policies (`role/integrations/*`) match as on AWS.
+        let found = if check.resource.contains(":role/") {
+            store
+                .get_role(account, &target)
+                .await?
+                .map(|r| (role_arn(&r), r.tags))
         } else if check.resource.contains(":user/") {
-            store.get_user(account, &target).await?.map(|u| u.tags)
+            store
+                .get_user(account, &target)
+                .await?
+                .map(|u| (user_arn(&u), u.tags))
         } else {
             None
         };
+        let tags = found.map(|(arn, tags)| {
+            check.resource = arn;
+            tags
+        });
         for (k, v) in tags.unwrap_or_default() {
             check
                 .context
