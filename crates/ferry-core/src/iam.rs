@@ -193,6 +193,23 @@ pub struct CreateRoleInput {
     pub permissions_boundary: Option<String>,
 }
 
+/// Adds or replaces (case-insensitively by key) tags, keeping IAM's limits.
+fn merge_tags(
+    existing: &mut Vec<(String, String)>,
+    new: Vec<(String, String)>,
+) -> Result<(), CoreError> {
+    for (k, v) in new {
+        match existing
+            .iter_mut()
+            .find(|(x, _)| x.eq_ignore_ascii_case(&k))
+        {
+            Some(t) => t.1 = v,
+            None => existing.push((k, v)),
+        }
+    }
+    validate_tags(existing)
+}
+
 /// `aws:RequestTag/*` and `aws:TagKeys` of a request that sets tags.
 pub(crate) fn request_tags(tags: &[(String, String)]) -> Vec<(String, ContextValue)> {
     let mut v: Vec<(String, ContextValue)> = tags
@@ -531,17 +548,7 @@ impl Ferry {
             )
             .await?;
         let mut role = self.role_row(&store, account, name).await?;
-        for (k, v) in tags {
-            match role
-                .tags
-                .iter_mut()
-                .find(|(x, _)| x.eq_ignore_ascii_case(&k))
-            {
-                Some(t) => t.1 = v,
-                None => role.tags.push((k, v)),
-            }
-        }
-        validate_tags(&role.tags)?;
+        merge_tags(&mut role.tags, tags)?;
         store
             .apply(WriteBatch::one(Write::UpdateRole(role)))
             .await?;
@@ -801,17 +808,7 @@ impl Ferry {
             )
             .await?;
         let mut user = self.user_row(&store, account, name).await?;
-        for (k, v) in tags {
-            match user
-                .tags
-                .iter_mut()
-                .find(|(x, _)| x.eq_ignore_ascii_case(&k))
-            {
-                Some(t) => t.1 = v,
-                None => user.tags.push((k, v)),
-            }
-        }
-        validate_tags(&user.tags)?;
+        merge_tags(&mut user.tags, tags)?;
         store
             .apply(WriteBatch::one(Write::SetUserTags {
                 account,
