@@ -31,6 +31,7 @@ pub struct Ferry {
     audit: AuditSink,
     management: OnceLock<AccountId>,
     token_key: OnceLock<Vec<u8>>,
+    queue_lock: tokio::sync::Mutex<()>,
 }
 
 impl Ferry {
@@ -43,6 +44,7 @@ impl Ferry {
             audit,
             management: OnceLock::new(),
             token_key: OnceLock::new(),
+            queue_lock: tokio::sync::Mutex::new(()),
         });
         (ferry, writer)
     }
@@ -60,6 +62,10 @@ impl Ferry {
     /// The audit trail's intake.
     pub fn audit(&self) -> &AuditSink {
         &self.audit
+    }
+
+    pub(crate) fn queue_receive_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.queue_lock
     }
 
     pub(crate) fn cached_management(&self) -> Option<AccountId> {

@@ -24,6 +24,7 @@ mod ferry;
 pub mod iam;
 pub mod identity;
 pub mod orgs;
+pub mod queue;
 pub mod sts;
 
 pub use context::{DecisionSlot, RequestContext};

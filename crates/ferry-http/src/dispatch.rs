@@ -310,6 +310,7 @@ fn parse_request(
             Ok(ApiRequest {
                 operation: operation_from_target.unwrap_or_default(),
                 params: Params::Json(params),
+                host: host_of(parts),
             })
         }
         Protocol::Query { .. } => {
@@ -345,9 +346,19 @@ fn parse_request(
             Ok(ApiRequest {
                 operation,
                 params: Params::Query(fields),
+                host: host_of(parts),
             })
         }
     }
+}
+
+fn host_of(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -106,14 +106,25 @@ impl Protocol {
                 )
             }
             Protocol::Json { version, .. } => {
+                let kind = e.json_type.as_deref().unwrap_or(&e.code);
                 let mut resp = build(
                     e.status,
                     &format!("application/x-amz-json-{version}"),
-                    serde_json::json!({"__type": e.code, "message": e.message}).to_string(),
+                    serde_json::json!({"__type": kind, "message": e.message}).to_string(),
                     request_id,
                 );
-                if let Ok(v) = HeaderValue::from_str(&e.code) {
+                if let Ok(v) = HeaderValue::from_str(kind) {
                     resp.headers_mut().insert("x-amzn-errortype", v);
+                }
+                if e.json_type.is_some() {
+                    let side = if e.status >= 500 {
+                        "Receiver"
+                    } else {
+                        "Sender"
+                    };
+                    if let Ok(v) = HeaderValue::from_str(&format!("{};{side}", e.code)) {
+                        resp.headers_mut().insert("x-amzn-query-error", v);
+                    }
                 }
                 resp
             }

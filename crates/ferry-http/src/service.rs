@@ -45,6 +45,8 @@ pub struct ApiRequest {
     pub operation: String,
     /// Its parameters.
     pub params: Params,
+    /// The request's `Host` header (queue URLs are built from it).
+    pub host: Option<String>,
 }
 
 /// An error in AWS terms: the code, the message, the HTTP status.
@@ -59,6 +61,10 @@ pub struct ApiError {
     pub status: u16,
     /// The authorization reason, for the audit record.
     pub reason: Option<String>,
+    /// For JSON services that were query services (SQS): the `__type` to
+    /// send; `code` then goes in the `x-amzn-query-error` header, which
+    /// SDKs read as the error code.
+    pub json_type: Option<String>,
 }
 
 impl ApiError {
@@ -69,6 +75,7 @@ impl ApiError {
             message: message.into(),
             status,
             reason: None,
+            json_type: None,
         }
     }
 

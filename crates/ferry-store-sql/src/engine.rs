@@ -299,6 +299,92 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .execute(&mut **tx)
             .await?;
         }
+        Write::PutQueue(q) => {
+            sqlx::query(
+                "INSERT INTO sqs_queues (account_id, name, attributes, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(q.account_id.to_string())
+            .bind(q.name)
+            .bind(tags_json(&q.attributes))
+            .bind(ms(q.created_at))
+            .bind(ms(q.updated_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::UpdateQueue(q) => {
+            sqlx::query(
+                "UPDATE sqs_queues SET attributes = $1, updated_at = $2 \
+                 WHERE account_id = $3 AND name = $4",
+            )
+            .bind(tags_json(&q.attributes))
+            .bind(ms(q.updated_at))
+            .bind(q.account_id.to_string())
+            .bind(q.name)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteQueue { account, name } => {
+            for sql in [
+                "DELETE FROM sqs_queues WHERE account_id = $1 AND name = $2",
+                "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(account.to_string())
+                    .bind(name.clone())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Write::PutMessage(m) => {
+            sqlx::query(
+                "INSERT INTO sqs_messages (account_id, queue_name, message_id, body, md5, sent_at, \
+                 visible_at, receive_count, first_received_at, receipt_handle) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(m.account_id.to_string())
+            .bind(m.queue_name)
+            .bind(m.message_id)
+            .bind(m.body)
+            .bind(m.md5)
+            .bind(ms(m.sent_at))
+            .bind(ms(m.visible_at))
+            .bind(m.receive_count)
+            .bind(m.first_received_at.map(ms))
+            .bind(m.receipt_handle)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::UpdateMessage(m) => {
+            sqlx::query(
+                "UPDATE sqs_messages SET visible_at = $1, receive_count = $2, \
+                 first_received_at = $3, receipt_handle = $4 \
+                 WHERE account_id = $5 AND queue_name = $6 AND message_id = $7",
+            )
+            .bind(ms(m.visible_at))
+            .bind(m.receive_count)
+            .bind(m.first_received_at.map(ms))
+            .bind(m.receipt_handle)
+            .bind(m.account_id.to_string())
+            .bind(m.queue_name)
+            .bind(m.message_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteMessage {
+            account,
+            queue,
+            message_id,
+        } => {
+            sqlx::query(
+                "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 AND message_id = $3",
+            )
+            .bind(account.to_string())
+            .bind(queue)
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
+        }
         Write::PutGroup(g) => {
             sqlx::query(
                 "INSERT INTO iam_groups (account_id, name_lower, name, group_id, path, created_at) \
@@ -1145,6 +1231,54 @@ impl Store for SqlStore {
             .iter()
             .map(outbox_item)
             .collect()
+    }
+
+    async fn get_queue(&self, account: AccountId, name: &str) -> Result<Option<Queue>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT account_id, name, attributes, created_at, updated_at FROM sqs_queues \
+                 WHERE account_id = $1 AND name = $2",
+            )
+            .bind(account.to_string())
+            .bind(name.to_string()),
+        )
+        .await?
+        .map(|r| queue(&r))
+        .transpose()
+    }
+
+    async fn list_queues(&self, account: AccountId) -> Result<Vec<Queue>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, name, attributes, created_at, updated_at FROM sqs_queues \
+                 WHERE account_id = $1 ORDER BY name",
+            )
+            .bind(account.to_string()),
+        )
+        .await?
+        .iter()
+        .map(queue)
+        .collect()
+    }
+
+    async fn list_messages(
+        &self,
+        account: AccountId,
+        queue: &str,
+    ) -> Result<Vec<QueueMessage>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, queue_name, message_id, body, md5, sent_at, visible_at, \
+                 receive_count, first_received_at, receipt_handle FROM sqs_messages \
+                 WHERE account_id = $1 AND queue_name = $2 ORDER BY sent_at, message_id",
+            )
+            .bind(account.to_string())
+            .bind(queue.to_string()),
+        )
+        .await?
+        .iter()
+        .map(queue_message)
+        .collect()
     }
 
     async fn close(&self) {

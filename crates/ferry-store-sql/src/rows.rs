@@ -185,3 +185,33 @@ pub(crate) fn outbox_item(r: &AnyRow) -> Result<OutboxItem, StoreError> {
         last_error: os(r, "last_error")?,
     })
 }
+
+pub(crate) fn queue(r: &AnyRow) -> Result<Queue, StoreError> {
+    let attributes: Vec<(String, String)> = serde_json::from_str(&s(r, "attributes")?)
+        .map_err(|e| StoreError::Engine(format!("corrupt row: queue attributes: {e}")))?;
+    Ok(Queue {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        attributes,
+        created_at: from_ms(i(r, "created_at")?),
+        updated_at: from_ms(i(r, "updated_at")?),
+    })
+}
+
+pub(crate) fn queue_message(r: &AnyRow) -> Result<QueueMessage, StoreError> {
+    Ok(QueueMessage {
+        account_id: acct(r, "account_id")?,
+        queue_name: s(r, "queue_name")?,
+        message_id: s(r, "message_id")?,
+        body: s(r, "body")?,
+        md5: s(r, "md5")?,
+        sent_at: from_ms(i(r, "sent_at")?),
+        visible_at: from_ms(i(r, "visible_at")?),
+        receive_count: i(r, "receive_count")?,
+        first_received_at: r
+            .try_get::<Option<i64>, _>("first_received_at")
+            .map_err(engine_err)?
+            .map(from_ms),
+        receipt_handle: os(r, "receipt_handle")?,
+    })
+}

@@ -94,6 +94,7 @@ where
     iam(fresh().await).await;
     managed_policies(fresh().await).await;
     groups(fresh().await).await;
+    queues(fresh().await).await;
     batches_are_atomic(fresh().await).await;
     audit_trail(fresh().await).await;
     outbox(fresh().await).await;
@@ -808,6 +809,105 @@ fn role_template(a: AccountId) -> IamRole {
         permissions_boundary: None,
         created_at: t(1),
     }
+}
+
+pub async fn queues(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let queue = |name: &str, vt: &str| Queue {
+        account_id: a,
+        name: name.into(),
+        attributes: vec![
+            ("DelaySeconds".into(), "0".into()),
+            ("VisibilityTimeout".into(), vt.into()),
+        ],
+        created_at: t(1),
+        updated_at: t(1),
+    };
+    put(&s, Write::PutQueue(queue("jobs", "30"))).await;
+    put(&s, Write::PutQueue(queue("alerts", "30"))).await;
+    assert!(
+        matches!(
+            s.apply(WriteBatch::one(Write::PutQueue(queue("jobs", "60"))))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "queue names are unique in an account"
+    );
+    put(&s, Write::PutQueue(queue("Jobs", "30"))).await;
+    let mut elsewhere = queue("jobs", "5");
+    elsewhere.account_id = acct(2);
+    put(&s, Write::PutQueue(elsewhere)).await;
+    assert_eq!(
+        s.get_queue(a, "jobs").await.expect("get"),
+        Some(queue("jobs", "30"))
+    );
+    let names: Vec<String> = s
+        .list_queues(a)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|q| q.name)
+        .collect();
+    assert_eq!(names, ["Jobs", "alerts", "jobs"]);
+    let mut changed = queue("jobs", "90");
+    changed.updated_at = t(5);
+    put(&s, Write::UpdateQueue(changed.clone())).await;
+    assert_eq!(s.get_queue(a, "jobs").await.expect("get"), Some(changed));
+
+    let message = |id: &str, at: i64| QueueMessage {
+        account_id: a,
+        queue_name: "jobs".into(),
+        message_id: id.into(),
+        body: format!("body {id}"),
+        md5: "00".into(),
+        sent_at: t(at),
+        visible_at: t(at),
+        receive_count: 0,
+        first_received_at: None,
+        receipt_handle: None,
+    };
+    put(&s, Write::PutMessage(message("m2", 20))).await;
+    put(&s, Write::PutMessage(message("m1", 10))).await;
+    let mut other = message("m3", 5);
+    other.queue_name = "alerts".into();
+    put(&s, Write::PutMessage(other)).await;
+    let ids = |v: Vec<QueueMessage>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_messages(a, "jobs").await.expect("list")),
+        ["m1", "m2"]
+    );
+    let mut received = message("m1", 10);
+    received.visible_at = t(40);
+    received.receive_count = 1;
+    received.first_received_at = Some(t(11));
+    received.receipt_handle = Some("h1".into());
+    put(&s, Write::UpdateMessage(received.clone())).await;
+    assert_eq!(s.list_messages(a, "jobs").await.expect("list")[0], received);
+    put(
+        &s,
+        Write::DeleteMessage {
+            account: a,
+            queue: "jobs".into(),
+            message_id: "m1".into(),
+        },
+    )
+    .await;
+    assert_eq!(ids(s.list_messages(a, "jobs").await.expect("list")), ["m2"]);
+    put(
+        &s,
+        Write::DeleteQueue {
+            account: a,
+            name: "jobs".into(),
+        },
+    )
+    .await;
+    assert_eq!(s.get_queue(a, "jobs").await.expect("get"), None);
+    assert!(s.list_messages(a, "jobs").await.expect("list").is_empty());
+    assert_eq!(
+        ids(s.list_messages(a, "alerts").await.expect("list")),
+        ["m3"]
+    );
+    assert!(s.get_queue(acct(2), "jobs").await.expect("get").is_some());
 }
 
 pub async fn batches_are_atomic(s: Arc<dyn Store>) {

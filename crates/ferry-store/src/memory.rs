@@ -34,6 +34,8 @@ struct Inner {
     audit: Vec<AuditEvent>,
     outbox: BTreeMap<i64, (OutboxItem, bool)>,
     settings: HashMap<String, String>,
+    queues: Vec<Queue>,
+    messages: Vec<QueueMessage>,
     next_outbox_id: i64,
 }
 
@@ -121,6 +123,56 @@ impl Inner {
                     return Err(conflict(format!("role {}", r.name)));
                 }
                 self.roles.push(r);
+            }
+            Write::PutQueue(q) => {
+                if self
+                    .queues
+                    .iter()
+                    .any(|x| x.account_id == q.account_id && x.name == q.name)
+                {
+                    return Err(conflict(format!("queue {}", q.name)));
+                }
+                self.queues.push(q);
+            }
+            Write::UpdateQueue(q) => {
+                if let Some(x) = self
+                    .queues
+                    .iter_mut()
+                    .find(|x| x.account_id == q.account_id && x.name == q.name)
+                {
+                    x.attributes = q.attributes;
+                    x.updated_at = q.updated_at;
+                }
+            }
+            Write::DeleteQueue { account, name } => {
+                self.queues
+                    .retain(|x| !(x.account_id == account && x.name == name));
+                self.messages
+                    .retain(|x| !(x.account_id == account && x.queue_name == name));
+            }
+            Write::PutMessage(m) => self.messages.push(m),
+            Write::UpdateMessage(m) => {
+                if let Some(x) = self.messages.iter_mut().find(|x| {
+                    x.account_id == m.account_id
+                        && x.queue_name == m.queue_name
+                        && x.message_id == m.message_id
+                }) {
+                    x.visible_at = m.visible_at;
+                    x.receive_count = m.receive_count;
+                    x.first_received_at = m.first_received_at;
+                    x.receipt_handle = m.receipt_handle;
+                }
+            }
+            Write::DeleteMessage {
+                account,
+                queue,
+                message_id,
+            } => {
+                self.messages.retain(|x| {
+                    !(x.account_id == account
+                        && x.queue_name == queue
+                        && x.message_id == message_id)
+                });
             }
             Write::PutGroup(g) => {
                 if self
@@ -691,6 +743,43 @@ impl Store for MemoryStore {
             .filter(|(_, dead)| *dead)
             .map(|(i, _)| i.clone())
             .collect())
+    }
+
+    async fn get_queue(&self, account: AccountId, name: &str) -> Result<Option<Queue>, StoreError> {
+        Ok(self
+            .lock()?
+            .queues
+            .iter()
+            .find(|x| x.account_id == account && x.name == name)
+            .cloned())
+    }
+
+    async fn list_queues(&self, account: AccountId) -> Result<Vec<Queue>, StoreError> {
+        let mut v: Vec<Queue> = self
+            .lock()?
+            .queues
+            .iter()
+            .filter(|x| x.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    async fn list_messages(
+        &self,
+        account: AccountId,
+        queue: &str,
+    ) -> Result<Vec<QueueMessage>, StoreError> {
+        let mut v: Vec<QueueMessage> = self
+            .lock()?
+            .messages
+            .iter()
+            .filter(|x| x.account_id == account && x.queue_name == queue)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (a.sent_at, &a.message_id).cmp(&(b.sent_at, &b.message_id)));
+        Ok(v)
     }
 
     async fn close(&self) {}

@@ -304,3 +304,43 @@ pub struct NewOutboxItem {
     /// Not before this time.
     pub available_at: Timestamp,
 }
+
+/// An SQS queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name, unique in the account (case-sensitive, as SQS).
+    pub name: String,
+    /// The set attributes, sorted by name.
+    pub attributes: Vec<(String, String)>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When its attributes last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A message in an SQS queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// The queue's name.
+    pub queue_name: String,
+    /// A UUID.
+    pub message_id: String,
+    /// The body.
+    pub body: String,
+    /// Hex MD5 of the body.
+    pub md5: String,
+    /// When it was sent.
+    pub sent_at: Timestamp,
+    /// Not receivable before this time.
+    pub visible_at: Timestamp,
+    /// How many times it was received.
+    pub receive_count: i64,
+    /// When it was first received.
+    pub first_received_at: Option<Timestamp>,
+    /// The handle of the latest receive.
+    pub receipt_handle: Option<String>,
+}

@@ -153,6 +153,32 @@ pub enum Write {
         /// Its value.
         value: String,
     },
+    /// Insert a queue; `Conflict` if the name exists in the account.
+    PutQueue(Queue),
+    /// Replace a queue's attributes and update time; no-op if it does not
+    /// exist.
+    UpdateQueue(Queue),
+    /// Delete a queue and its messages.
+    DeleteQueue {
+        /// Account.
+        account: AccountId,
+        /// Queue name.
+        name: String,
+    },
+    /// Insert a message.
+    PutMessage(QueueMessage),
+    /// Replace a message's visibility, receive count, first receive time
+    /// and receipt handle; no-op if it does not exist.
+    UpdateMessage(QueueMessage),
+    /// Delete a message.
+    DeleteMessage {
+        /// Account.
+        account: AccountId,
+        /// Queue name.
+        queue: String,
+        /// Message id.
+        message_id: String,
+    },
     /// Append audit records.
     AppendAudit(Vec<AuditEvent>),
     /// Enqueue a background delivery.
@@ -306,6 +332,17 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         policy_arn: &str,
     ) -> Result<Vec<PolicyAttachment>, StoreError>;
+
+    /// A queue by name.
+    async fn get_queue(&self, account: AccountId, name: &str) -> Result<Option<Queue>, StoreError>;
+    /// Every queue of an account, by name.
+    async fn list_queues(&self, account: AccountId) -> Result<Vec<Queue>, StoreError>;
+    /// Every message of a queue, oldest first.
+    async fn list_messages(
+        &self,
+        account: AccountId,
+        queue: &str,
+    ) -> Result<Vec<QueueMessage>, StoreError>;
 
     /// Audit records of one account, newest first.
     async fn query_audit(

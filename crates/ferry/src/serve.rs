@@ -59,6 +59,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Arc::new(ferry_api_iam::Iam::new(ferry.clone())),
         Arc::new(ferry_api_iam::Organizations::new(ferry.clone())),
         Arc::new(ferry_api_cloudtrail::CloudTrail::new(ferry.clone())),
+        Arc::new(ferry_api_sqs::Sqs::new(ferry.clone())),
     ];
     let limits = Limits {
         max_body_bytes: settings.limits.max_body_bytes,

@@ -1,0 +1,303 @@
+//! SQS queues over time, with an injected clock: visibility timeout, receive
+//! counts, delay, and queue policies across accounts.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use ferry_core::clock::ManualClock;
+use ferry_core::queue::{QueueAddr, message_system_attributes};
+use ferry_core::{CoreError, Ferry, FerryOptions, Principal, RequestContext};
+use ferry_store::{MemoryFactory, MemoryStore, Placement};
+use ferry_types::Tier;
+
+struct World {
+    ferry: Arc<Ferry>,
+    clock: Arc<ManualClock>,
+    vendor: Principal,
+    customer: Principal,
+}
+
+async fn principal(ferry: &Ferry, key: &str) -> Principal {
+    ferry
+        .resolve_access_key(key)
+        .await
+        .expect("resolve")
+        .expect("known key")
+        .principal
+}
+
+fn ctx(ferry: &Ferry, p: &Principal) -> RequestContext {
+    RequestContext {
+        request_id: "r".into(),
+        principal: p.clone(),
+        region: "us-east-1".into(),
+        source_ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+        secure_transport: false,
+        time: ferry.now(),
+        decision: Default::default(),
+    }
+}
+
+async fn world() -> World {
+    let placement = Arc::new(Placement::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryFactory),
+    ));
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let (ferry, _audit) = Ferry::new(
+        placement,
+        FerryOptions {
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    );
+    ferry.bootstrap_operator(true).await.expect("bootstrap");
+    let v = ferry
+        .create_account("vendor", None, Tier::Pooled)
+        .await
+        .expect("vendor");
+    let c = ferry
+        .create_account("customer", None, Tier::Siloed)
+        .await
+        .expect("customer");
+    let vendor = principal(&ferry, &v.access_key_id).await;
+    let customer = principal(&ferry, &c.access_key_id).await;
+    World {
+        ferry,
+        clock,
+        vendor,
+        customer,
+    }
+}
+
+fn attr(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn queue(w: &World, name: &str, attrs: &[(&str, &str)]) -> QueueAddr {
+    let c = ctx(&w.ferry, &w.vendor);
+    w.ferry
+        .create_queue(&c, name, &attr(attrs))
+        .await
+        .expect("create queue")
+}
+
+#[tokio::test]
+async fn received_messages_are_invisible_until_the_timeout() {
+    let w = world().await;
+    let q = queue(&w, "jobs", &[("VisibilityTimeout", "30")]).await;
+    let f = &w.ferry;
+    let sent = f
+        .send_message(&ctx(f, &w.vendor), &q, "work", None)
+        .await
+        .unwrap();
+    let first = f
+        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].message_id, sent.message_id);
+    assert_eq!(first[0].receive_count, 1);
+    let first_at = first[0].first_received_at.expect("first receive time");
+
+    w.clock.advance(Duration::seconds(29));
+    assert!(
+        f.receive_message(&ctx(f, &w.vendor), &q, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w.clock.advance(Duration::seconds(1));
+    let second = f
+        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].receive_count, 2);
+    assert_eq!(second[0].first_received_at, Some(first_at));
+    assert_ne!(second[0].receipt_handle, first[0].receipt_handle);
+    let attrs = message_system_attributes(&second[0]);
+    assert!(attrs.contains(&("ApproximateReceiveCount".into(), "2".into())));
+
+    // The receive's own override.
+    w.clock.advance(Duration::seconds(30));
+    let third = f
+        .receive_message(&ctx(f, &w.vendor), &q, 1, Some(5))
+        .await
+        .unwrap();
+    assert_eq!(third[0].receive_count, 3);
+    w.clock.advance(Duration::seconds(4));
+    assert!(
+        f.receive_message(&ctx(f, &w.vendor), &q, 1, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w.clock.advance(Duration::seconds(1));
+    let fourth = f
+        .receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(fourth[0].receive_count, 4);
+
+    // Deleted for good.
+    let handle = fourth[0].receipt_handle.clone().unwrap();
+    f.delete_message(&ctx(f, &w.vendor), &q, &handle)
+        .await
+        .unwrap();
+    w.clock.advance(Duration::seconds(3600));
+    assert!(
+        f.receive_message(&ctx(f, &w.vendor), &q, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn change_message_visibility_moves_the_deadline() {
+    let w = world().await;
+    let q = queue(&w, "jobs", &[]).await;
+    let f = &w.ferry;
+    f.send_message(&ctx(f, &w.vendor), &q, "a", None)
+        .await
+        .unwrap();
+    let got = f
+        .receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        .await
+        .unwrap();
+    let handle = got[0].receipt_handle.clone().unwrap();
+    f.change_message_visibility(&ctx(f, &w.vendor), &q, &handle, 120)
+        .await
+        .unwrap();
+    w.clock.advance(Duration::seconds(119));
+    assert!(
+        f.receive_message(&ctx(f, &w.vendor), &q, 1, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        f.receive_message(&ctx(f, &w.vendor), &q, 1, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The old handle is stale now.
+    let err = f
+        .change_message_visibility(&ctx(f, &w.vendor), &q, &handle, 0)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "ReceiptHandleIsInvalid");
+}
+
+#[tokio::test]
+async fn delayed_messages_wait() {
+    let w = world().await;
+    let q = queue(
+        &w,
+        "later",
+        &[("DelaySeconds", "10"), ("VisibilityTimeout", "3600")],
+    )
+    .await;
+    let f = &w.ferry;
+    f.send_message(&ctx(f, &w.vendor), &q, "queue delay", None)
+        .await
+        .unwrap();
+    f.send_message(&ctx(f, &w.vendor), &q, "own delay", Some(60))
+        .await
+        .unwrap();
+    f.send_message(&ctx(f, &w.vendor), &q, "no delay", Some(0))
+        .await
+        .unwrap();
+    let bodies =
+        |v: Vec<ferry_store::QueueMessage>| v.into_iter().map(|m| m.body).collect::<Vec<_>>();
+    let now = f
+        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(bodies(now), vec!["no delay"]);
+    w.clock.advance(Duration::seconds(10));
+    let later = f
+        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(bodies(later), vec!["queue delay"]);
+    w.clock.advance(Duration::seconds(50));
+    let last = f
+        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(bodies(last), vec!["own delay"]);
+    let err = f
+        .send_message(&ctx(f, &w.vendor), &q, "x", Some(901))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidParameterValue");
+}
+
+#[tokio::test]
+async fn messages_expire_after_the_retention_period() {
+    let w = world().await;
+    let q = queue(&w, "short", &[("MessageRetentionPeriod", "60")]).await;
+    let f = &w.ferry;
+    f.send_message(&ctx(f, &w.vendor), &q, "old", None)
+        .await
+        .unwrap();
+    w.clock.advance(Duration::seconds(60));
+    assert!(
+        f.receive_message(&ctx(f, &w.vendor), &q, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn another_account_needs_the_queue_policy() {
+    let w = world().await;
+    let q = queue(&w, "intake", &[]).await;
+    let f = &w.ferry;
+    let denied = f
+        .send_message(&ctx(f, &w.customer), &q, "hi", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(denied, CoreError::AccessDenied(_)), "{denied:?}");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{}"}},"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:{}:intake"}}]}}"#,
+        w.customer.account, w.vendor.account
+    );
+    f.set_queue_attributes(&ctx(f, &w.vendor), &q, &attr(&[("Policy", &policy)]))
+        .await
+        .unwrap();
+    f.send_message(&ctx(f, &w.customer), &q, "hi", None)
+        .await
+        .unwrap();
+    let denied = f
+        .receive_message(&ctx(f, &w.customer), &q, 1, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(denied, CoreError::AccessDenied(_)), "{denied:?}");
+    // A queue that does not exist is not revealed to another account.
+    let missing = QueueAddr {
+        account: w.vendor.account,
+        name: "nope".into(),
+    };
+    let err = f
+        .send_message(&ctx(f, &w.customer), &missing, "hi", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::AccessDenied(_)), "{err:?}");
+    let err = f
+        .send_message(&ctx(f, &w.vendor), &missing, "hi", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "AWS.SimpleQueueService.NonExistentQueue");
+}
