@@ -2,76 +2,15 @@
 //! revocation by deleting the role, and the role-chaining cap.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::sync::Arc;
-
-use chrono::{Duration, Utc};
-use ferry_core::clock::ManualClock;
+use chrono::Duration;
 use ferry_core::iam::CreateRoleInput;
 use ferry_core::sts::{AssumeRoleInput, SessionCredentials};
-use ferry_core::{CoreError, Ferry, FerryOptions, Principal, RequestContext};
-use ferry_store::{MemoryFactory, MemoryStore, Placement, PrincipalKind};
+use ferry_core::{CoreError, Principal};
+use ferry_store::PrincipalKind;
 use ferry_types::{AccountId, Tier};
 
-struct World {
-    ferry: Arc<Ferry>,
-    clock: Arc<ManualClock>,
-    vendor: Principal,
-    customer: Principal,
-}
-
-async fn principal(ferry: &Ferry, key: &str) -> Principal {
-    ferry
-        .resolve_access_key(key)
-        .await
-        .expect("resolve")
-        .expect("known key")
-        .principal
-}
-
-fn ctx(ferry: &Ferry, p: &Principal) -> RequestContext {
-    RequestContext {
-        request_id: "r".into(),
-        principal: p.clone(),
-        region: "us-east-1".into(),
-        source_ip: "127.0.0.1".into(),
-        user_agent: "test".into(),
-        secure_transport: false,
-        time: ferry.now(),
-        decision: Default::default(),
-    }
-}
-
-async fn world() -> World {
-    let placement = Arc::new(Placement::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(MemoryFactory),
-    ));
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let (ferry, _audit) = Ferry::new(
-        placement,
-        FerryOptions {
-            clock: clock.clone(),
-            ..Default::default()
-        },
-    );
-    ferry.bootstrap_operator(true).await.expect("bootstrap");
-    let v = ferry
-        .create_account("vendor", None, Tier::Pooled)
-        .await
-        .expect("vendor");
-    let c = ferry
-        .create_account("customer", None, Tier::Siloed)
-        .await
-        .expect("customer");
-    let vendor = principal(&ferry, &v.access_key_id).await;
-    let customer = principal(&ferry, &c.access_key_id).await;
-    World {
-        ferry,
-        clock,
-        vendor,
-        customer,
-    }
-}
+mod common;
+use common::{World, ctx, principal, world};
 
 fn trust(account: AccountId) -> String {
     format!(
