@@ -193,6 +193,30 @@ pub struct CreateRoleInput {
     pub permissions_boundary: Option<String>,
 }
 
+/// DeleteRole/User/Group refuse while inline or attached policies remain.
+pub(crate) async fn refuse_if_policies(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<(), CoreError> {
+    if store
+        .list_inline_policies(account, kind, name)
+        .await?
+        .is_empty()
+        && store
+            .list_attached_policies(account, kind, name)
+            .await?
+            .is_empty()
+    {
+        Ok(())
+    } else {
+        Err(conflict(
+            "Cannot delete entity, must delete policies first.",
+        ))
+    }
+}
+
 /// Adds or replaces (case-insensitively by key) tags, keeping IAM's limits.
 fn merge_tags(
     existing: &mut Vec<(String, String)>,
@@ -456,19 +480,7 @@ impl Ferry {
             .iam(ctx, "iam:DeleteRole", Self::arn_of(ctx, "role", name))
             .await?;
         let role = self.role_row(&store, account, name).await?;
-        if !store
-            .list_inline_policies(account, PrincipalKind::Role, &role.name)
-            .await?
-            .is_empty()
-            || !store
-                .list_attached_policies(account, PrincipalKind::Role, &role.name)
-                .await?
-                .is_empty()
-        {
-            return Err(conflict(
-                "Cannot delete entity, must delete policies first.",
-            ));
-        }
+        refuse_if_policies(&store, account, PrincipalKind::Role, &role.name).await?;
         store
             .apply(WriteBatch::one(Write::DeleteRole {
                 account,
@@ -939,19 +951,7 @@ impl Ferry {
                 "Cannot delete entity, must remove user from all groups first.",
             ));
         }
-        if !store
-            .list_inline_policies(account, PrincipalKind::User, &user.name)
-            .await?
-            .is_empty()
-            || !store
-                .list_attached_policies(account, PrincipalKind::User, &user.name)
-                .await?
-                .is_empty()
-        {
-            return Err(conflict(
-                "Cannot delete entity, must delete policies first.",
-            ));
-        }
+        refuse_if_policies(&store, account, PrincipalKind::User, &user.name).await?;
         store
             .apply(WriteBatch::one(Write::DeleteUser {
                 account,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use ferry_store::{IamGroup, IamUser, PrincipalKind, Store, StoreError, Write, WriteBatch};
 use ferry_types::AccountId;
 
-use super::{Page, conflict, no_such, page, unique_id, validate_name, validate_path};
+use super::{
+    Page, conflict, no_such, page, refuse_if_policies, unique_id, validate_name, validate_path,
+};
 use crate::{CoreError, Ferry, RequestContext};
 
 /// The ARN of a group.
@@ -132,19 +134,7 @@ impl Ferry {
                 "Cannot delete entity, must remove users from group first.",
             ));
         }
-        if !store
-            .list_inline_policies(account, PrincipalKind::Group, &group.name)
-            .await?
-            .is_empty()
-            || !store
-                .list_attached_policies(account, PrincipalKind::Group, &group.name)
-                .await?
-                .is_empty()
-        {
-            return Err(conflict(
-                "Cannot delete entity, must delete policies first.",
-            ));
-        }
+        refuse_if_policies(&store, account, PrincipalKind::Group, &group.name).await?;
         store
             .apply(WriteBatch::one(Write::DeleteGroup {
                 account,
