@@ -139,7 +139,12 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
             }
         }
     };
-    let protocol = service.protocol();
+    // A JSON request names its operation in X-Amz-Target; without one, a
+    // service that also speaks query (SQS for older SDKs) reads the form.
+    let protocol = match (&target, service.query_protocol()) {
+        (None, Some(query)) => query,
+        _ => service.protocol(),
+    };
     let fail = |status: u16, code: &str, msg: String| {
         ex.count(service.signing_name(), "unknown", status);
         protocol.error(&ApiError::new(status, code, msg), &ex.request_id)
@@ -311,6 +316,7 @@ fn parse_request(
                 operation: operation_from_target.unwrap_or_default(),
                 params: Params::Json(params),
                 host: host_of(parts),
+                path: parts.uri.path().to_string(),
             })
         }
         Protocol::Query { .. } => {
@@ -347,6 +353,7 @@ fn parse_request(
                 operation,
                 params: Params::Query(fields),
                 host: host_of(parts),
+                path: parts.uri.path().to_string(),
             })
         }
     }

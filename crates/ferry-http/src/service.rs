@@ -47,6 +47,9 @@ pub struct ApiRequest {
     pub params: Params,
     /// The request's `Host` header (queue URLs are built from it).
     pub host: Option<String>,
+    /// The request's path (an SQS query request may name its queue by
+    /// posting to the queue URL).
+    pub path: String,
 }
 
 /// An error in AWS terms: the code, the message, the HTTP status.
@@ -144,6 +147,12 @@ pub trait Service: Send + Sync + 'static {
     fn signing_name(&self) -> &'static str;
     /// The protocol the service speaks.
     fn protocol(&self) -> Protocol;
+    /// A second protocol for requests without `X-Amz-Target`, routed by
+    /// the signing name alone: SQS serves older SDKs over the query
+    /// protocol beside JSON 1.0. `None` for services with one protocol.
+    fn query_protocol(&self) -> Option<Protocol> {
+        None
+    }
     /// CloudTrail's `eventSource` (`sts.amazonaws.com`).
     fn event_source(&self) -> &'static str;
     /// Whether the service knows the operation (unknown ones get the
