@@ -2,6 +2,10 @@
 //! `ferry_core::queue`. Errors carry SQS's JSON `__type` and the
 //! `x-amzn-query-error` header, so SDKs show the codes SQS users know
 //! (`AWS.SimpleQueueService.NonExistentQueue`, `QueueAlreadyExists`, ...).
+//!
+//! Older SDKs speak the query protocol instead; `query` translates its
+//! requests onto the JSON input and the JSON output back to its XML, so the
+//! operations here are written once, against JSON.
 
 use std::sync::Arc;
 
@@ -11,6 +15,8 @@ use ferry_core::{CoreError, Ferry, RequestContext};
 use ferry_http::{ApiError, ApiRequest, ApiResult, Params, Protocol, Service, Success};
 use ferry_types::AccountId;
 use serde_json::{Map, Value, json};
+
+mod query;
 
 /// The SQS adapter.
 pub struct Sqs {
@@ -418,6 +424,12 @@ impl Service for Sqs {
         }
     }
 
+    fn query_protocol(&self) -> Option<Protocol> {
+        Some(Protocol::Query {
+            xmlns: "http://queue.amazonaws.com/doc/2012-11-05/",
+        })
+    }
+
     fn event_source(&self) -> &'static str {
         "sqs.amazonaws.com"
     }
@@ -427,18 +439,28 @@ impl Service for Sqs {
     }
 
     async fn call(&self, ctx: &RequestContext, req: &ApiRequest) -> ApiResult {
-        let empty = Value::Object(Map::new());
-        let p = match &req.params {
-            Params::Json(v) => v,
-            Params::Query(_) => &empty,
-        };
         let host = req.host.as_deref().unwrap_or("localhost:4566");
         let read_only = req.operation.starts_with("Get") || req.operation.starts_with("List");
+        let translated;
+        let p = match &req.params {
+            Params::Json(v) => v,
+            Params::Query(fields) => match query::request_to_json(&req.operation, fields) {
+                Ok(mut v) => {
+                    query::queue_url_from_path(&req.operation, &mut v, host, &req.path);
+                    translated = v;
+                    &translated
+                }
+                Err(e) => return ApiResult::new(Err(e), read_only),
+            },
+        };
         let mut owner = None;
         let outcome = self
             .run(ctx, &req.operation, p, host, &mut owner)
             .await
-            .map(Success::Json);
+            .map(|out| match req.params {
+                Params::Json(_) => Success::Json(out),
+                Params::Query(_) => Success::Xml(query::response_to_xml(&req.operation, &out)),
+            });
         let mut result = ApiResult::new(outcome, read_only);
         result.recipient = Some(owner.unwrap_or(ctx.principal.account));
         result

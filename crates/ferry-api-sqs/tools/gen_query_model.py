@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Generates crates/ferry-api-sqs/src/query/model.rs: SQS's operations and
+shapes with their query-protocol (and XML) names.
+
+Botocore switched SQS to AWS JSON 1.0 in 1.31.x (late 2023) and dropped the
+`locationName` traits that name query parameters and XML elements; the last
+query-protocol model is the source here. Run with the path of an old
+botocore's `data/sqs/2012-11-05/service-2.json`, e.g.
+
+    python3 -m venv /var/tmp/oldsdk
+    /var/tmp/oldsdk/bin/pip install 'boto3==1.28.57' 'botocore==1.31.57'
+    python3 crates/ferry-api-sqs/tools/gen_query_model.py \
+        /var/tmp/oldsdk/lib/python3.11/site-packages/botocore/data/sqs/2012-11-05/service-2.json \
+        > crates/ferry-api-sqs/src/query/model.rs
+    cargo fmt -p ferry-api-sqs
+
+Members added to SQS after the switch never had query names; EXTRA gives
+them the names the Smithy model's `xmlName` traits give (same convention:
+the singular of the member name, flattened).
+"""
+
+import json
+import re
+import sys
+
+EXTRA = {
+    # (structure, after member): (new list member, its elements' query name)
+    ("ReceiveMessageRequest", "AttributeNames"): (
+        "MessageSystemAttributeNames",
+        "MessageSystemAttributeName",
+    ),
+}
+
+
+def main(path):
+    model = json.load(open(path))
+    assert model["metadata"]["protocol"] == "query", "not a query-protocol model"
+    shapes = model["shapes"]
+    for (struct, after), (member, element) in EXTRA.items():
+        members = shapes[struct]["members"]
+        assert member not in members
+        shape_name = member + "List"
+        shapes[shape_name] = {
+            "type": "list",
+            "flattened": True,
+            "member": {"shape": "String", "locationName": element},
+        }
+        items = []
+        for k, v in members.items():
+            items.append((k, v))
+            if k == after:
+                items.append((member, {"shape": shape_name}))
+        shapes[struct]["members"] = dict(items)
+
+    out = []
+    emitted = set()
+
+    def const_name(name):
+        return "S_" + re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).upper().replace("__", "_")
+
+    def scalar(t):
+        return {
+            "string": "String",
+            "blob": "Blob",
+            "integer": "Integer",
+            "long": "Long",
+            "boolean": "Boolean",
+        }[t]
+
+    def shape_ref(name):
+        s = shapes[name]
+        t = s["type"]
+        if t in ("string", "blob", "integer", "long", "boolean"):
+            return "&Shape::" + scalar(t)
+        if name not in emitted:
+            emitted.add(name)
+            emit(name)
+        return "&" + const_name(name)
+
+    def wire_name(member_name, ref):
+        """The query prefix (before `.N`) and the XML element name of a
+        member, as botocore's QuerySerializer and QueryParser derive them:
+        a member's `locationName` (its reference's or its shape's), and for
+        a flattened list the list member's `locationName`."""
+        target = shapes[ref["shape"]]
+        name = ref.get("locationName", target.get("locationName", member_name))
+        if target["type"] in ("list", "map"):
+            flattened = ref.get("flattened", target.get("flattened", False))
+            # Every SQS list and map is flattened; the Rust side relies on it.
+            assert flattened, f"{member_name}: not flattened"
+        if target["type"] == "list":
+            name = target["member"].get("locationName", name)
+            assert shapes[target["member"]["shape"]]["type"] != "list", "list of lists"
+        return name
+
+    def emit(name):
+        s = shapes[name]
+        t = s["type"]
+        if t == "structure":
+            members = []
+            for m, ref in s["members"].items():
+                members.append(
+                    f'    Member {{ name: "{m}", wire: "{wire_name(m, ref)}", shape: {shape_ref(ref["shape"])} }},'
+                )
+            body = "Shape::Structure(&[\n" + "\n".join(members) + "\n])"
+        elif t == "list":
+            body = f"Shape::List({shape_ref(s['member']['shape'])})"
+        elif t == "map":
+            key = s["key"]
+            value = s["value"]
+            assert shapes[key["shape"]]["type"] == "string", f"{name}: key not a string"
+            body = (
+                f'Shape::Map {{ key: "{key.get("locationName", "key")}", '
+                f'value: "{value.get("locationName", "value")}", '
+                f'value_shape: {shape_ref(value["shape"])} }}'
+            )
+        else:
+            raise AssertionError(f"{name}: unexpected {t}")
+        out.append(f"/// `{name}`.\npub(crate) static {const_name(name)}: Shape = {body};\n")
+
+    ops = []
+    for op_name, op in sorted(model["operations"].items()):
+        inp = shape_ref(op["input"]["shape"])
+        outp = shape_ref(op["output"]["shape"]) if "output" in op else "&S_EMPTY"
+        ops.append(f'    Operation {{ name: "{op_name}", input: {inp}, output: {outp} }},')
+
+    print("// @generated by crates/ferry-api-sqs/tools/gen_query_model.py from botocore")
+    print(f"// {model['metadata']['uid']} (the last query-protocol SQS model); do not edit.")
+    print("// See that script for how to regenerate.")
+    print()
+    print("use super::{Member, Operation, Shape};")
+    print()
+    print("/// An operation without output.")
+    print("pub(crate) static S_EMPTY: Shape = Shape::Structure(&[]);\n")
+    print("\n".join(out))
+    print("/// Every SQS operation, sorted by name.")
+    print("pub(crate) static OPERATIONS: &[Operation] = &[")
+    print("\n".join(ops))
+    print("];")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
