@@ -27,7 +27,7 @@ _clients = {}
 
 
 def client(call):
-    key = (call["endpoint"], call["region"], call["access_key_id"])
+    key = (call["endpoint"], call["region"], call["access_key_id"], call["secret_access_key"])
     if key not in _clients:
         _clients[key] = boto3.session.Session().client(
             "sqs",

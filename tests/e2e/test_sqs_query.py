@@ -235,6 +235,15 @@ def test_wrong_account_is_refused(ferry, old_sdk, vendor, stranger, old):
     assert [m["Body"] for m in msgs] == ["keep me"]
 
 
+def test_authentication_failures_are_query_errors(ferry, old_sdk, vendor):
+    wrong_secret = OldSqs(old_sdk, ferry.endpoint, vendor.with_secret("x" * 40))
+    with old_error("SignatureDoesNotMatch", 403):
+        wrong_secret.list_queues()
+    unknown_key = OldSqs(old_sdk, ferry.endpoint, Creds("AKIAFERRYNOSUCHKEY00", "x" * 40))
+    with old_error("InvalidClientTokenId", 403):
+        unknown_key.list_queues()
+
+
 # --------------------------------------------------------------------------
 # hand-made query requests
 
