@@ -245,7 +245,13 @@ def test_authentication_failures_are_query_errors(ferry, old_sdk, vendor):
 
 
 # --------------------------------------------------------------------------
-# hand-made query requests
+# hand-made query requests (queues set up over JSON with the suite's boto3,
+# so these run without the old SDK too)
+
+
+@pytest.fixture(scope="module")
+def vsqs(ferry, vendor):
+    return ferry.client("sqs", vendor)
 
 
 def xml(resp) -> ET.Element:
@@ -263,9 +269,9 @@ def query_error(resp, status: int, code: str) -> ET.Element:
     return doc
 
 
-def test_the_queue_url_as_the_path(ferry, vendor, old):
+def test_the_queue_url_as_the_path(ferry, vendor, vsqs):
     name = qname("path")
-    url = old.create_queue(QueueName=name)["QueueUrl"]
+    url = vsqs.create_queue(QueueName=name)["QueueUrl"]
     path = urllib.parse.urlsplit(url).path
     r = query_call(ferry.endpoint, vendor, "sqs",
                    {"Action": "SendMessage", "Version": VERSION, "MessageBody": "by path"}, path=path)
@@ -274,7 +280,7 @@ def test_the_queue_url_as_the_path(ferry, vendor, old):
     assert doc.tag == f"{{{NS}}}SendMessageResponse"
     assert doc.findtext(f"{{{NS}}}SendMessageResult/{{{NS}}}MD5OfMessageBody") == hashlib.md5(b"by path").hexdigest()
     assert doc.findtext(f"{{{NS}}}ResponseMetadata/{{{NS}}}RequestId") == r.header("x-amzn-RequestId")
-    assert old.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "by path"
+    assert vsqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "by path"
     # a path that names no queue of the caller's
     r = query_call(ferry.endpoint, vendor, "sqs",
                    {"Action": "SendMessage", "Version": VERSION, "MessageBody": "x"},
@@ -282,9 +288,9 @@ def test_the_queue_url_as_the_path(ferry, vendor, old):
     query_error(r, 400, NON_EXISTENT)
 
 
-def test_get_with_the_query_string(ferry, vendor, old):
+def test_get_with_the_query_string(ferry, vendor, vsqs):
     name = qname("get")
-    url = old.create_queue(QueueName=name)["QueueUrl"]
+    url = vsqs.create_queue(QueueName=name)["QueueUrl"]
     qs = urllib.parse.urlencode({"Action": "GetQueueUrl", "Version": VERSION, "QueueName": name})
     r = signed_request(ferry.endpoint, vendor, "sqs", method="GET", path=f"/?{qs}")
     assert r.status == 200, r
@@ -300,7 +306,7 @@ def test_get_with_the_query_string(ferry, vendor, old):
     ({"Action": "SendMessage", "MessageBody": "x", "MessageAttribute.1.Name": "a"}, "MissingParameter"),
     ({"Action": "Frobnicate"}, "InvalidAction"),
 ])
-def test_malformed_requests_are_400s(ferry, vendor, old, params, code):
-    url = old.create_queue(QueueName=qname("malformed"))["QueueUrl"]
+def test_malformed_requests_are_400s(ferry, vendor, vsqs, params, code):
+    url = vsqs.create_queue(QueueName=qname("malformed"))["QueueUrl"]
     query_error(query_call(ferry.endpoint, vendor, "sqs", {"Version": VERSION, "QueueUrl": url, **params}),
                 400, code)
