@@ -105,7 +105,7 @@ def test_attributes(ferry, vendor, vsqs):
     acct = account_of(vendor, ferry)
     assert a["VisibilityTimeout"] == "60"
     assert a["DelaySeconds"] == "5"
-    assert a["MaximumMessageSize"] == "262144"
+    assert a["MaximumMessageSize"] == "1048576"
     assert a["MessageRetentionPeriod"] == "345600"
     assert a["ReceiveMessageWaitTimeSeconds"] == "0"
     assert a["QueueArn"] == f"arn:aws:sqs:us-east-1:{acct}:{name}"
@@ -135,7 +135,7 @@ def test_attributes(ferry, vendor, vsqs):
     ({"ReceiveMessageWaitTimeSeconds": "21"}, "InvalidAttributeValue"),
     ({"VisibilityTimeout": "ten"}, "InvalidAttributeValue"),
     ({"Policy": "{not json"}, "InvalidAttributeValue"),
-    ({"FifoQueue": "true"}, "InvalidAttributeValue"),
+    ({"FifoQueue": "true"}, "InvalidParameterValue"),
     ({"NoSuchAttribute": "1"}, "InvalidAttributeName"),
 ])
 def test_invalid_attributes(vsqs, attrs, code):
@@ -174,7 +174,7 @@ def test_errors(ferry, vendor, vsqs):
     with client_error("InvalidParameterValue", 400):
         vsqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
     with client_error("InvalidParameterValue", 400):
-        vsqs.send_message(QueueUrl=url, MessageBody="x" * 262145)
+        vsqs.send_message(QueueUrl=url, MessageBody="x" * 1048577)
     small = vsqs.create_queue(QueueName=qname("small"), Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
     with client_error("InvalidParameterValue", 400):
         vsqs.send_message(QueueUrl=small, MessageBody="x" * 1025)

@@ -31,7 +31,7 @@ pub struct Ferry {
     audit: AuditSink,
     management: OnceLock<AccountId>,
     token_key: OnceLock<Vec<u8>>,
-    queue_lock: tokio::sync::Mutex<()>,
+    pub(crate) queues: crate::queue::QueueState,
 }
 
 impl Ferry {
@@ -44,7 +44,7 @@ impl Ferry {
             audit,
             management: OnceLock::new(),
             token_key: OnceLock::new(),
-            queue_lock: tokio::sync::Mutex::new(()),
+            queues: Default::default(),
         });
         (ferry, writer)
     }
@@ -62,10 +62,6 @@ impl Ferry {
     /// The audit trail's intake.
     pub fn audit(&self) -> &AuditSink {
         &self.audit
-    }
-
-    pub(crate) fn queue_receive_lock(&self) -> &tokio::sync::Mutex<()> {
-        &self.queue_lock
     }
 
     pub(crate) fn cached_management(&self) -> Option<AccountId> {

@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use ferry_core::CoreError;
-use ferry_core::queue::{QueueAddr, message_system_attributes};
+use ferry_core::queue::{QueueAddr, ReceiveOptions, SendRequest};
 
 mod common;
 use common::{World, ctx, world};
@@ -19,7 +19,7 @@ fn attr(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn queue(w: &World, name: &str, attrs: &[(&str, &str)]) -> QueueAddr {
     let c = ctx(&w.ferry, &w.vendor);
     w.ferry
-        .create_queue(&c, name, &attr(attrs))
+        .create_queue(&c, name, &attr(attrs), &[])
         .await
         .expect("create queue")
 }
@@ -30,66 +30,76 @@ async fn received_messages_are_invisible_until_the_timeout() {
     let q = queue(&w, "jobs", &[("VisibilityTimeout", "30")]).await;
     let f = &w.ferry;
     let sent = f
-        .send_message(&ctx(f, &w.vendor), &q, "work", None)
+        .send_message(&ctx(f, &w.vendor), &q, SendRequest::body("work"))
         .await
         .unwrap();
     let first = f
-        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].message_id, sent.message_id);
-    assert_eq!(first[0].receive_count, 1);
-    let first_at = first[0].first_received_at.expect("first receive time");
+    assert_eq!(first[0].message.message_id, sent.message_id);
+    assert_eq!(first[0].message.receive_count, 1);
+    let first_at = first[0]
+        .message
+        .first_received_at
+        .expect("first receive time");
 
     w.clock.advance(Duration::seconds(29));
     assert!(
-        f.receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        f.receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
             .await
             .unwrap()
             .is_empty()
     );
     w.clock.advance(Duration::seconds(1));
     let second = f
-        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
         .await
         .unwrap();
     assert_eq!(second.len(), 1);
-    assert_eq!(second[0].receive_count, 2);
-    assert_eq!(second[0].first_received_at, Some(first_at));
+    assert_eq!(second[0].message.receive_count, 2);
+    assert_eq!(second[0].message.first_received_at, Some(first_at));
     assert_ne!(second[0].receipt_handle, first[0].receipt_handle);
-    let attrs = message_system_attributes(&second[0]);
+    let attrs = second[0].system_attributes("us-east-1");
     assert!(attrs.contains(&("ApproximateReceiveCount".into(), "2".into())));
 
     // The receive's own override.
     w.clock.advance(Duration::seconds(30));
     let third = f
-        .receive_message(&ctx(f, &w.vendor), &q, 1, Some(5))
+        .receive_message(
+            &ctx(f, &w.vendor),
+            &q,
+            ReceiveOptions {
+                visibility: Some(5),
+                ..ReceiveOptions::up_to(1)
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(third[0].receive_count, 3);
+    assert_eq!(third[0].message.receive_count, 3);
     w.clock.advance(Duration::seconds(4));
     assert!(
-        f.receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        f.receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(1))
             .await
             .unwrap()
             .is_empty()
     );
     w.clock.advance(Duration::seconds(1));
     let fourth = f
-        .receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(1))
         .await
         .unwrap();
-    assert_eq!(fourth[0].receive_count, 4);
+    assert_eq!(fourth[0].message.receive_count, 4);
 
     // Deleted for good.
-    let handle = fourth[0].receipt_handle.clone().unwrap();
+    let handle = fourth[0].receipt_handle.clone();
     f.delete_message(&ctx(f, &w.vendor), &q, &handle)
         .await
         .unwrap();
     w.clock.advance(Duration::seconds(3600));
     assert!(
-        f.receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        f.receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
             .await
             .unwrap()
             .is_empty()
@@ -101,38 +111,43 @@ async fn change_message_visibility_moves_the_deadline() {
     let w = world().await;
     let q = queue(&w, "jobs", &[]).await;
     let f = &w.ferry;
-    f.send_message(&ctx(f, &w.vendor), &q, "a", None)
+    f.send_message(&ctx(f, &w.vendor), &q, SendRequest::body("a"))
         .await
         .unwrap();
     let got = f
-        .receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(1))
         .await
         .unwrap();
-    let handle = got[0].receipt_handle.clone().unwrap();
+    let handle = got[0].receipt_handle.clone();
     f.change_message_visibility(&ctx(f, &w.vendor), &q, &handle, 120)
         .await
         .unwrap();
     w.clock.advance(Duration::seconds(119));
     assert!(
-        f.receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        f.receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(1))
             .await
             .unwrap()
             .is_empty()
     );
     w.clock.advance(Duration::seconds(1));
     assert_eq!(
-        f.receive_message(&ctx(f, &w.vendor), &q, 1, None)
+        f.receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(1))
             .await
             .unwrap()
             .len(),
         1
     );
-    // The old handle is stale now.
+    // The old handle is stale now: SQS's answer for a message that is not
+    // (or no longer) available for a visibility change.
     let err = f
         .change_message_visibility(&ctx(f, &w.vendor), &q, &handle, 0)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "ReceiptHandleIsInvalid");
+    assert_eq!(err.code(), "InvalidParameterValue");
+    assert!(
+        err.to_string()
+            .contains("not available for visibility timeout change")
+    );
 }
 
 #[tokio::test]
@@ -145,36 +160,58 @@ async fn delayed_messages_wait() {
     )
     .await;
     let f = &w.ferry;
-    f.send_message(&ctx(f, &w.vendor), &q, "queue delay", None)
+    f.send_message(&ctx(f, &w.vendor), &q, SendRequest::body("queue delay"))
         .await
         .unwrap();
-    f.send_message(&ctx(f, &w.vendor), &q, "own delay", Some(60))
-        .await
-        .unwrap();
-    f.send_message(&ctx(f, &w.vendor), &q, "no delay", Some(0))
-        .await
-        .unwrap();
-    let bodies =
-        |v: Vec<ferry_store::QueueMessage>| v.into_iter().map(|m| m.body).collect::<Vec<_>>();
+    f.send_message(
+        &ctx(f, &w.vendor),
+        &q,
+        SendRequest {
+            delay_seconds: Some(60),
+            ..SendRequest::body("own delay")
+        },
+    )
+    .await
+    .unwrap();
+    f.send_message(
+        &ctx(f, &w.vendor),
+        &q,
+        SendRequest {
+            delay_seconds: Some(0),
+            ..SendRequest::body("no delay")
+        },
+    )
+    .await
+    .unwrap();
+    let bodies = |v: Vec<ferry_core::queue::Received>| {
+        v.into_iter().map(|m| m.message.body).collect::<Vec<_>>()
+    };
     let now = f
-        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
         .await
         .unwrap();
     assert_eq!(bodies(now), vec!["no delay"]);
     w.clock.advance(Duration::seconds(10));
     let later = f
-        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
         .await
         .unwrap();
     assert_eq!(bodies(later), vec!["queue delay"]);
     w.clock.advance(Duration::seconds(50));
     let last = f
-        .receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        .receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
         .await
         .unwrap();
     assert_eq!(bodies(last), vec!["own delay"]);
     let err = f
-        .send_message(&ctx(f, &w.vendor), &q, "x", Some(901))
+        .send_message(
+            &ctx(f, &w.vendor),
+            &q,
+            SendRequest {
+                delay_seconds: Some(901),
+                ..SendRequest::body("x")
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "InvalidParameterValue");
@@ -185,12 +222,12 @@ async fn messages_expire_after_the_retention_period() {
     let w = world().await;
     let q = queue(&w, "short", &[("MessageRetentionPeriod", "60")]).await;
     let f = &w.ferry;
-    f.send_message(&ctx(f, &w.vendor), &q, "old", None)
+    f.send_message(&ctx(f, &w.vendor), &q, SendRequest::body("old"))
         .await
         .unwrap();
     w.clock.advance(Duration::seconds(60));
     assert!(
-        f.receive_message(&ctx(f, &w.vendor), &q, 10, None)
+        f.receive_message(&ctx(f, &w.vendor), &q, ReceiveOptions::up_to(10))
             .await
             .unwrap()
             .is_empty()
@@ -203,7 +240,7 @@ async fn another_account_needs_the_queue_policy() {
     let q = queue(&w, "intake", &[]).await;
     let f = &w.ferry;
     let denied = f
-        .send_message(&ctx(f, &w.customer), &q, "hi", None)
+        .send_message(&ctx(f, &w.customer), &q, SendRequest::body("hi"))
         .await
         .unwrap_err();
     assert!(matches!(denied, CoreError::AccessDenied(_)), "{denied:?}");
@@ -214,11 +251,11 @@ async fn another_account_needs_the_queue_policy() {
     f.set_queue_attributes(&ctx(f, &w.vendor), &q, &attr(&[("Policy", &policy)]))
         .await
         .unwrap();
-    f.send_message(&ctx(f, &w.customer), &q, "hi", None)
+    f.send_message(&ctx(f, &w.customer), &q, SendRequest::body("hi"))
         .await
         .unwrap();
     let denied = f
-        .receive_message(&ctx(f, &w.customer), &q, 1, None)
+        .receive_message(&ctx(f, &w.customer), &q, ReceiveOptions::up_to(1))
         .await
         .unwrap_err();
     assert!(matches!(denied, CoreError::AccessDenied(_)), "{denied:?}");
@@ -228,12 +265,12 @@ async fn another_account_needs_the_queue_policy() {
         name: "nope".into(),
     };
     let err = f
-        .send_message(&ctx(f, &w.customer), &missing, "hi", None)
+        .send_message(&ctx(f, &w.customer), &missing, SendRequest::body("hi"))
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::AccessDenied(_)), "{err:?}");
     let err = f
-        .send_message(&ctx(f, &w.vendor), &missing, "hi", None)
+        .send_message(&ctx(f, &w.vendor), &missing, SendRequest::body("hi"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "AWS.SimpleQueueService.NonExistentQueue");

@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 use ferry_store::*;
 use ferry_types::{AccountId, Timestamp};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, AssertSqlSafe, Executor};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
+use crate::queue::MESSAGE_COLS;
 use crate::rows::*;
+use crate::writer::{Done, Op, Writer};
 
 /// Which SQL engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub struct SqlStore {
     /// Writes. On SQLite a single connection, so writers queue in-process
     /// instead of failing with SQLITE_BUSY on lock upgrades.
     write: AnyPool,
+    /// Group commit of every write.
+    writer: Writer,
 }
 
 pub(crate) fn engine_err(e: sqlx::Error) -> StoreError {
@@ -39,7 +43,7 @@ pub(crate) fn engine_err(e: sqlx::Error) -> StoreError {
     StoreError::Engine(e.to_string())
 }
 
-fn ms(t: Timestamp) -> i64 {
+pub(crate) fn ms(t: Timestamp) -> i64 {
     t.timestamp_millis()
 }
 
@@ -106,6 +110,7 @@ impl SqlStore {
         Ok(SqlStore {
             engine: Engine::Sqlite,
             read,
+            writer: Writer::start(Engine::Sqlite, write.clone()),
             write,
         })
     }
@@ -153,6 +158,7 @@ impl SqlStore {
         Ok(SqlStore {
             engine: Engine::Postgres,
             read: pool.clone(),
+            writer: Writer::start(Engine::Postgres, pool.clone()),
             write: pool,
         })
     }
@@ -195,7 +201,10 @@ impl SqlStore {
     }
 }
 
-async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Result<(), sqlx::Error> {
+pub(crate) async fn apply_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    w: Write,
+) -> Result<(), sqlx::Error> {
     match w {
         Write::PutAccount(a) => {
             sqlx::query(
@@ -301,12 +310,13 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         }
         Write::PutQueue(q) => {
             sqlx::query(
-                "INSERT INTO sqs_queues (account_id, name, attributes, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO sqs_queues (account_id, name, attributes, tags, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(q.account_id.to_string())
             .bind(q.name)
             .bind(tags_json(&q.attributes))
+            .bind(tags_json(&q.tags))
             .bind(ms(q.created_at))
             .bind(ms(q.updated_at))
             .execute(&mut **tx)
@@ -324,10 +334,23 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             .execute(&mut **tx)
             .await?;
         }
+        Write::SetQueueTags {
+            account,
+            name,
+            tags,
+        } => {
+            sqlx::query("UPDATE sqs_queues SET tags = $1 WHERE account_id = $2 AND name = $3")
+                .bind(tags_json(&tags))
+                .bind(account.to_string())
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+        }
         Write::DeleteQueue { account, name } => {
             for sql in [
                 "DELETE FROM sqs_queues WHERE account_id = $1 AND name = $2",
                 "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2",
+                "DELETE FROM sqs_dedup WHERE account_id = $1 AND queue_name = $2",
             ] {
                 sqlx::query(sql)
                     .bind(account.to_string())
@@ -338,36 +361,25 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
         }
         Write::PutMessage(m) => {
             sqlx::query(
-                "INSERT INTO sqs_messages (account_id, queue_name, message_id, body, md5, sent_at, \
-                 visible_at, receive_count, first_received_at, receipt_handle) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO sqs_messages (account_id, queue_name, message_id, body, md5, meta, \
+                 group_id, source_queue, sent_at, visible_at, expires_at, receive_count, \
+                 first_received_at, receipt_handle) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(m.account_id.to_string())
             .bind(m.queue_name)
             .bind(m.message_id)
             .bind(m.body)
             .bind(m.md5)
+            .bind(m.meta)
+            .bind(m.group_id)
+            .bind(m.source_queue)
             .bind(ms(m.sent_at))
             .bind(ms(m.visible_at))
+            .bind(ms(m.expires_at))
             .bind(m.receive_count)
             .bind(m.first_received_at.map(ms))
             .bind(m.receipt_handle)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Write::UpdateMessage(m) => {
-            sqlx::query(
-                "UPDATE sqs_messages SET visible_at = $1, receive_count = $2, \
-                 first_received_at = $3, receipt_handle = $4 \
-                 WHERE account_id = $5 AND queue_name = $6 AND message_id = $7",
-            )
-            .bind(ms(m.visible_at))
-            .bind(m.receive_count)
-            .bind(m.first_received_at.map(ms))
-            .bind(m.receipt_handle)
-            .bind(m.account_id.to_string())
-            .bind(m.queue_name)
-            .bind(m.message_id)
             .execute(&mut **tx)
             .await?;
         }
@@ -375,15 +387,65 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, sqlx::Any>, w: Write) -> Resul
             account,
             queue,
             message_id,
+            receipt_handle,
         } => {
+            let q = match &receipt_handle {
+                Some(_) => sqlx::query(
+                    "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
+                     AND message_id = $3 AND receipt_handle = $4",
+                ),
+                None => sqlx::query(
+                    "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
+                     AND message_id = $3",
+                ),
+            };
+            let q = q.bind(account.to_string()).bind(queue).bind(message_id);
+            match receipt_handle {
+                Some(h) => q.bind(h).execute(&mut **tx).await?,
+                None => q.execute(&mut **tx).await?,
+            };
+        }
+        Write::PurgeQueue { account, name } => {
+            sqlx::query("DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2")
+                .bind(account.to_string())
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::PutDedup { record, now } => {
+            // An expired record of the same id gives way; a live one makes
+            // the insert a unique violation, which the caller reads as
+            // "duplicate".
             sqlx::query(
-                "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 AND message_id = $3",
+                "DELETE FROM sqs_dedup WHERE account_id = $1 AND queue_name = $2 \
+                 AND dedup_id = $3 AND expires_at <= $4",
             )
-            .bind(account.to_string())
-            .bind(queue)
-            .bind(message_id)
+            .bind(record.account_id.to_string())
+            .bind(record.queue_name.clone())
+            .bind(record.dedup_id.clone())
+            .bind(ms(now))
             .execute(&mut **tx)
             .await?;
+            sqlx::query(
+                "INSERT INTO sqs_dedup (account_id, queue_name, dedup_id, message_id, \
+                 sequence_number, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(record.account_id.to_string())
+            .bind(record.queue_name)
+            .bind(record.dedup_id)
+            .bind(record.message_id)
+            .bind(record.sequence_number)
+            .bind(ms(record.expires_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::ExpireMessages { now } => {
+            for sql in [
+                "DELETE FROM sqs_messages WHERE expires_at <= $1",
+                "DELETE FROM sqs_dedup WHERE expires_at <= $1",
+            ] {
+                sqlx::query(sql).bind(ms(now)).execute(&mut **tx).await?;
+            }
         }
         Write::PutGroup(g) => {
             sqlx::query(
@@ -736,19 +798,7 @@ impl Store for SqlStore {
         if batch.0.is_empty() {
             return Ok(());
         }
-        // The store's queue depth: writes waiting for or holding the writer.
-        let depth = metrics::gauge!("ferry_store_write_queue_depth");
-        depth.increment(1.0);
-        let result = async {
-            let mut tx = self.write.begin().await.map_err(engine_err)?;
-            for w in batch.0 {
-                apply_one(&mut tx, w).await.map_err(engine_err)?;
-            }
-            tx.commit().await.map_err(engine_err)
-        }
-        .await;
-        depth.decrement(1.0);
-        result
+        self.writer.submit(Op::Apply(batch)).await.map(|_| ())
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
@@ -1236,7 +1286,7 @@ impl Store for SqlStore {
     async fn get_queue(&self, account: AccountId, name: &str) -> Result<Option<Queue>, StoreError> {
         self.fetch_optional(
             sqlx::query(
-                "SELECT account_id, name, attributes, created_at, updated_at FROM sqs_queues \
+                "SELECT account_id, name, attributes, tags, created_at, updated_at FROM sqs_queues \
                  WHERE account_id = $1 AND name = $2",
             )
             .bind(account.to_string())
@@ -1250,7 +1300,7 @@ impl Store for SqlStore {
     async fn list_queues(&self, account: AccountId) -> Result<Vec<Queue>, StoreError> {
         self.fetch_all(
             sqlx::query(
-                "SELECT account_id, name, attributes, created_at, updated_at FROM sqs_queues \
+                "SELECT account_id, name, attributes, tags, created_at, updated_at FROM sqs_queues \
                  WHERE account_id = $1 ORDER BY name",
             )
             .bind(account.to_string()),
@@ -1267,11 +1317,10 @@ impl Store for SqlStore {
         queue: &str,
     ) -> Result<Vec<QueueMessage>, StoreError> {
         self.fetch_all(
-            sqlx::query(
-                "SELECT account_id, queue_name, message_id, body, md5, sent_at, visible_at, \
-                 receive_count, first_received_at, receipt_handle FROM sqs_messages \
-                 WHERE account_id = $1 AND queue_name = $2 ORDER BY sent_at, message_id",
-            )
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {MESSAGE_COLS} FROM sqs_messages \
+                 WHERE account_id = $1 AND queue_name = $2 ORDER BY seq"
+            )))
             .bind(account.to_string())
             .bind(queue.to_string()),
         )
@@ -1281,7 +1330,97 @@ impl Store for SqlStore {
         .collect()
     }
 
+    async fn receive_messages(
+        &self,
+        request: &ReceiveRequest,
+    ) -> Result<Vec<QueueMessage>, StoreError> {
+        match self.writer.submit(Op::Receive(request.clone())).await? {
+            Done::Received(v) => Ok(v),
+            _ => Err(StoreError::Engine("writer answered another job".into())),
+        }
+    }
+
+    async fn change_visibility(
+        &self,
+        account: AccountId,
+        queue: &str,
+        handle: &str,
+        now: Timestamp,
+        visible_until: Timestamp,
+    ) -> Result<VisibilityOutcome, StoreError> {
+        let op = Op::ChangeVisibility {
+            account,
+            queue: queue.to_string(),
+            handle: handle.to_string(),
+            now,
+            visible_until,
+        };
+        match self.writer.submit(op).await? {
+            Done::Visibility(v) => Ok(v),
+            _ => Err(StoreError::Engine("writer answered another job".into())),
+        }
+    }
+
+    async fn queue_counts(
+        &self,
+        account: AccountId,
+        queue: &str,
+        now: Timestamp,
+    ) -> Result<QueueCounts, StoreError> {
+        let row = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT \
+                     COALESCE(SUM(CASE WHEN visible_at <= $3 THEN 1 ELSE 0 END), 0) AS visible, \
+                     COALESCE(SUM(CASE WHEN visible_at > $3 AND receive_count > 0 THEN 1 ELSE 0 END), 0) AS in_flight, \
+                     COALESCE(SUM(CASE WHEN visible_at > $3 AND receive_count = 0 THEN 1 ELSE 0 END), 0) AS delayed \
+                     FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 AND expires_at > $3",
+                )
+                .bind(account.to_string())
+                .bind(queue.to_string())
+                .bind(ms(now)),
+            )
+            .await?;
+        let get = |col: &str| -> Result<u64, StoreError> {
+            match &row {
+                Some(r) => {
+                    Ok(u64::try_from(r.try_get::<i64, _>(col).map_err(engine_err)?).unwrap_or(0))
+                }
+                None => Ok(0),
+            }
+        };
+        Ok(QueueCounts {
+            visible: get("visible")?,
+            in_flight: get("in_flight")?,
+            delayed: get("delayed")?,
+        })
+    }
+
+    async fn get_dedup(
+        &self,
+        account: AccountId,
+        queue: &str,
+        dedup_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<DedupRecord>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT account_id, queue_name, dedup_id, message_id, sequence_number, expires_at \
+                 FROM sqs_dedup WHERE account_id = $1 AND queue_name = $2 AND dedup_id = $3 \
+                 AND expires_at > $4",
+            )
+            .bind(account.to_string())
+            .bind(queue.to_string())
+            .bind(dedup_id.to_string())
+            .bind(ms(now)),
+        )
+        .await?
+        .map(|r| dedup_record(&r))
+        .transpose()
+    }
+
     async fn close(&self) {
+        self.writer.close().await;
         if self.engine == Engine::Sqlite {
             // Fold the WAL back into the database file so a clean shutdown
             // leaves one self-contained file.

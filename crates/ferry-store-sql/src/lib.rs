@@ -16,6 +16,8 @@
 //! is on disk before `apply` returns; Postgres commits are durable by default.
 
 mod engine;
+mod queue;
 mod rows;
+mod writer;
 
 pub use engine::{Engine, SqlFactory, SqlStore};

@@ -193,8 +193,21 @@ pub(crate) fn queue(r: &AnyRow) -> Result<Queue, StoreError> {
         account_id: acct(r, "account_id")?,
         name: s(r, "name")?,
         attributes,
+        tags: serde_json::from_str(&s(r, "tags")?)
+            .map_err(|e| StoreError::Engine(format!("corrupt row: queue tags: {e}")))?,
         created_at: from_ms(i(r, "created_at")?),
         updated_at: from_ms(i(r, "updated_at")?),
+    })
+}
+
+pub(crate) fn dedup_record(r: &AnyRow) -> Result<DedupRecord, StoreError> {
+    Ok(DedupRecord {
+        account_id: acct(r, "account_id")?,
+        queue_name: s(r, "queue_name")?,
+        dedup_id: s(r, "dedup_id")?,
+        message_id: s(r, "message_id")?,
+        sequence_number: s(r, "sequence_number")?,
+        expires_at: from_ms(i(r, "expires_at")?),
     })
 }
 
@@ -203,10 +216,15 @@ pub(crate) fn queue_message(r: &AnyRow) -> Result<QueueMessage, StoreError> {
         account_id: acct(r, "account_id")?,
         queue_name: s(r, "queue_name")?,
         message_id: s(r, "message_id")?,
+        seq: i(r, "seq")?,
         body: s(r, "body")?,
         md5: s(r, "md5")?,
+        meta: s(r, "meta")?,
+        group_id: os(r, "group_id")?,
+        source_queue: os(r, "source_queue")?,
         sent_at: from_ms(i(r, "sent_at")?),
         visible_at: from_ms(i(r, "visible_at")?),
+        expires_at: from_ms(i(r, "expires_at")?),
         receive_count: i(r, "receive_count")?,
         first_received_at: r
             .try_get::<Option<i64>, _>("first_received_at")

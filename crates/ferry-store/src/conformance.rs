@@ -95,6 +95,9 @@ where
     managed_policies(fresh().await).await;
     groups(fresh().await).await;
     queues(fresh().await).await;
+    message_claims(fresh().await).await;
+    fifo_and_redrive(fresh().await).await;
+    concurrent_claims(fresh().await).await;
     batches_are_atomic(fresh().await).await;
     audit_trail(fresh().await).await;
     outbox(fresh().await).await;
@@ -820,6 +823,7 @@ pub async fn queues(s: Arc<dyn Store>) {
             ("DelaySeconds".into(), "0".into()),
             ("VisibilityTimeout".into(), vt.into()),
         ],
+        tags: Vec::new(),
         created_at: t(1),
         updated_at: t(1),
     };
@@ -854,41 +858,42 @@ pub async fn queues(s: Arc<dyn Store>) {
     put(&s, Write::UpdateQueue(changed.clone())).await;
     assert_eq!(s.get_queue(a, "jobs").await.expect("get"), Some(changed));
 
-    let message = |id: &str, at: i64| QueueMessage {
-        account_id: a,
-        queue_name: "jobs".into(),
-        message_id: id.into(),
-        body: format!("body {id}"),
-        md5: "00".into(),
-        sent_at: t(at),
-        visible_at: t(at),
-        receive_count: 0,
-        first_received_at: None,
-        receipt_handle: None,
-    };
+    let message = |id: &str, at: i64| new_message(a, "jobs", id, at);
     put(&s, Write::PutMessage(message("m2", 20))).await;
     put(&s, Write::PutMessage(message("m1", 10))).await;
     let mut other = message("m3", 5);
     other.queue_name = "alerts".into();
     put(&s, Write::PutMessage(other)).await;
     let ids = |v: Vec<QueueMessage>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+    // Arrival order, not send time, orders a queue.
     assert_eq!(
         ids(s.list_messages(a, "jobs").await.expect("list")),
-        ["m1", "m2"]
+        ["m2", "m1"]
     );
-    let mut received = message("m1", 10);
-    received.visible_at = t(40);
-    received.receive_count = 1;
-    received.first_received_at = Some(t(11));
-    received.receipt_handle = Some("h1".into());
-    put(&s, Write::UpdateMessage(received.clone())).await;
-    assert_eq!(s.list_messages(a, "jobs").await.expect("list")[0], received);
+    put(
+        &s,
+        Write::SetQueueTags {
+            account: a,
+            name: "jobs".into(),
+            tags: vec![("team".into(), "a".into())],
+        },
+    )
+    .await;
+    assert_eq!(
+        s.get_queue(a, "jobs")
+            .await
+            .expect("get")
+            .expect("queue")
+            .tags,
+        [("team".to_string(), "a".to_string())]
+    );
     put(
         &s,
         Write::DeleteMessage {
             account: a,
             queue: "jobs".into(),
             message_id: "m1".into(),
+            receipt_handle: None,
         },
     )
     .await;
@@ -908,6 +913,364 @@ pub async fn queues(s: Arc<dyn Store>) {
         ["m3"]
     );
     assert!(s.get_queue(acct(2), "jobs").await.expect("get").is_some());
+}
+
+fn new_message(a: AccountId, queue: &str, id: &str, at: i64) -> QueueMessage {
+    QueueMessage {
+        account_id: a,
+        queue_name: queue.into(),
+        message_id: id.into(),
+        seq: 0,
+        body: format!("body {id}"),
+        md5: "00".into(),
+        meta: "{}".into(),
+        group_id: None,
+        source_queue: None,
+        sent_at: t(at),
+        visible_at: t(at),
+        expires_at: t(at + 1000),
+        receive_count: 0,
+        first_received_at: None,
+        receipt_handle: None,
+    }
+}
+
+fn receive_at(a: AccountId, queue: &str, now: i64, max: usize, token: &str) -> ReceiveRequest {
+    ReceiveRequest {
+        account: a,
+        queue: queue.into(),
+        now: t(now),
+        max,
+        visible_until: t(now + 30),
+        token: token.into(),
+        fifo: false,
+        redrive: None,
+    }
+}
+
+/// Receives: order, visibility, receipt tokens, counts, stale deletes,
+/// expiry, purge.
+pub async fn message_claims(s: Arc<dyn Store>) {
+    let a = acct(1);
+    for i in 0..5 {
+        put(
+            &s,
+            Write::PutMessage(new_message(a, "q", &format!("m{i}"), 10 + i)),
+        )
+        .await;
+    }
+    let mut delayed = new_message(a, "q", "later", 10);
+    delayed.visible_at = t(100);
+    put(&s, Write::PutMessage(delayed)).await;
+    let ids = |v: &[QueueMessage]| v.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>();
+    let got = s
+        .receive_messages(&receive_at(a, "q", 20, 3, "tok-"))
+        .await
+        .expect("receive");
+    assert_eq!(ids(&got), ["m0", "m1", "m2"], "oldest first, at most max");
+    for m in &got {
+        assert_eq!(m.receive_count, 1);
+        assert_eq!(m.first_received_at, Some(t(20)));
+        assert_eq!(m.visible_at, t(50));
+        assert_eq!(m.receipt_handle, Some(format!("tok-{}", m.seq)));
+    }
+    assert_eq!(
+        s.queue_counts(a, "q", t(20)).await.expect("counts"),
+        QueueCounts {
+            visible: 2,
+            in_flight: 3,
+            delayed: 1
+        }
+    );
+    let rest = s
+        .receive_messages(&receive_at(a, "q", 21, 10, "tok2-"))
+        .await
+        .expect("receive");
+    assert_eq!(
+        ids(&rest),
+        ["m3", "m4"],
+        "in-flight and delayed messages are skipped"
+    );
+    // m0 comes back after its window, with a new token and count.
+    let again = s
+        .receive_messages(&receive_at(a, "q", 50, 1, "tok3-"))
+        .await
+        .expect("receive");
+    assert_eq!(ids(&again), ["m0"]);
+    assert_eq!(again[0].receive_count, 2);
+    assert_eq!(
+        again[0].first_received_at,
+        Some(t(20)),
+        "first receive is kept"
+    );
+    // The first receiver's token no longer deletes or extends it.
+    let stale = got[0].receipt_handle.clone().expect("token");
+    put(
+        &s,
+        Write::DeleteMessage {
+            account: a,
+            queue: "q".into(),
+            message_id: "m0".into(),
+            receipt_handle: Some(stale.clone()),
+        },
+    )
+    .await;
+    assert_eq!(s.list_messages(a, "q").await.expect("list").len(), 6);
+    assert_eq!(
+        s.change_visibility(a, "q", &stale, t(51), t(60))
+            .await
+            .expect("cv"),
+        VisibilityOutcome::Gone
+    );
+    let current = again[0].receipt_handle.clone().expect("token");
+    assert_eq!(
+        s.change_visibility(a, "q", &current, t(51), t(200))
+            .await
+            .expect("cv"),
+        VisibilityOutcome::Changed
+    );
+    assert_eq!(
+        s.change_visibility(a, "q", &current, t(201), t(300))
+            .await
+            .expect("cv"),
+        VisibilityOutcome::NotInFlight
+    );
+    put(
+        &s,
+        Write::DeleteMessage {
+            account: a,
+            queue: "q".into(),
+            message_id: "m0".into(),
+            receipt_handle: Some(current),
+        },
+    )
+    .await;
+    assert_eq!(s.list_messages(a, "q").await.expect("list").len(), 5);
+    // Expired messages are never received, and the sweep removes them.
+    assert!(
+        s.receive_messages(&receive_at(a, "q", 1200, 10, "t4-"))
+            .await
+            .expect("r")
+            .is_empty()
+    );
+    put(&s, Write::ExpireMessages { now: t(1200) }).await;
+    assert!(s.list_messages(a, "q").await.expect("list").is_empty());
+    put(&s, Write::PutMessage(new_message(a, "q", "p", 10))).await;
+    put(
+        &s,
+        Write::PurgeQueue {
+            account: a,
+            name: "q".into(),
+        },
+    )
+    .await;
+    assert!(s.list_messages(a, "q").await.expect("list").is_empty());
+    assert!(
+        matches!(
+            s.apply(WriteBatch::one(
+                Write::PutMessage(new_message(a, "x", "dup", 1)).clone()
+            ))
+            .await
+            .and(
+                s.apply(WriteBatch::one(Write::PutMessage(new_message(
+                    a, "x", "dup", 1
+                ))))
+                .await
+            ),
+            Err(StoreError::Conflict(_))
+        ),
+        "a message id is unique in its queue"
+    );
+}
+
+/// FIFO group blocking, redrive to a dead-letter queue, deduplication.
+pub async fn fifo_and_redrive(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let grouped = |id: &str, group: &str| {
+        let mut m = new_message(a, "f.fifo", id, 10);
+        m.group_id = Some(group.into());
+        m
+    };
+    for (id, g) in [("a1", "A"), ("a2", "A"), ("b1", "B"), ("a3", "A")] {
+        put(&s, Write::PutMessage(grouped(id, g))).await;
+    }
+    let fifo = |now: i64, max: usize| ReceiveRequest {
+        fifo: true,
+        ..receive_at(a, "f.fifo", now, max, "f-")
+    };
+    let ids = |v: Vec<QueueMessage>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.receive_messages(&fifo(20, 2)).await.expect("r")),
+        ["a1", "a2"]
+    );
+    assert_eq!(
+        ids(s.receive_messages(&fifo(21, 10)).await.expect("r")),
+        ["b1"],
+        "group A is blocked while a1 and a2 are in flight"
+    );
+    assert!(
+        s.receive_messages(&fifo(22, 10))
+            .await
+            .expect("r")
+            .is_empty()
+    );
+    assert_eq!(
+        ids(s.receive_messages(&fifo(60, 10)).await.expect("r")),
+        ["a1", "a2", "b1", "a3"],
+        "after the window, in order again"
+    );
+
+    // Redrive: a message received twice moves on the third receive.
+    put(&s, Write::PutMessage(new_message(a, "src", "r1", 10))).await;
+    put(&s, Write::PutMessage(new_message(a, "src", "r2", 11))).await;
+    let redriving = |now: i64| ReceiveRequest {
+        redrive: Some(Redrive {
+            max_receive_count: 2,
+            dead_letter_queue: "dlq".into(),
+            retention_seconds: 5000,
+        }),
+        ..receive_at(a, "src", now, 1, "r-")
+    };
+    assert_eq!(
+        ids(s.receive_messages(&redriving(20)).await.expect("r")),
+        ["r1"]
+    );
+    assert_eq!(
+        ids(s.receive_messages(&redriving(60)).await.expect("r")),
+        ["r1"]
+    );
+    assert_eq!(
+        ids(s.receive_messages(&redriving(100)).await.expect("r")),
+        ["r2"],
+        "r1 was received twice: moved, not delivered"
+    );
+    let dlq = s.list_messages(a, "dlq").await.expect("list");
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].message_id, "r1");
+    assert_eq!(dlq[0].source_queue.as_deref(), Some("src"));
+    assert_eq!(dlq[0].receive_count, 0);
+    assert_eq!(dlq[0].sent_at, t(10));
+    assert_eq!(dlq[0].expires_at, t(5010));
+    assert_eq!(s.list_messages(a, "src").await.expect("list").len(), 1);
+
+    // Deduplication: one live record per id; an expired one gives way.
+    let record = |msg: &str, exp: i64| DedupRecord {
+        account_id: a,
+        queue_name: "f.fifo".into(),
+        dedup_id: "d1".into(),
+        message_id: msg.into(),
+        sequence_number: "1".into(),
+        expires_at: t(exp),
+    };
+    put(
+        &s,
+        Write::PutDedup {
+            record: record("x", 300),
+            now: t(10),
+        },
+    )
+    .await;
+    assert!(matches!(
+        s.apply(WriteBatch::one(Write::PutDedup {
+            record: record("y", 400),
+            now: t(100)
+        }))
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.get_dedup(a, "f.fifo", "d1", t(100))
+            .await
+            .expect("get")
+            .map(|r| r.message_id),
+        Some("x".to_string())
+    );
+    assert_eq!(
+        s.get_dedup(a, "f.fifo", "d1", t(300)).await.expect("get"),
+        None
+    );
+    put(
+        &s,
+        Write::PutDedup {
+            record: record("z", 700),
+            now: t(300),
+        },
+    )
+    .await;
+    assert_eq!(
+        s.get_dedup(a, "f.fifo", "d1", t(301))
+            .await
+            .expect("get")
+            .map(|r| r.message_id),
+        Some("z".to_string())
+    );
+}
+
+/// Many concurrent receivers and writers: no message is handed out twice,
+/// a failing write fails alone, every acknowledged write is there.
+pub async fn concurrent_claims(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let mut sends = Vec::new();
+    for i in 0..200 {
+        let s = s.clone();
+        sends.push(tokio::spawn(async move {
+            s.apply(WriteBatch::one(Write::PutMessage(new_message(
+                a,
+                "c",
+                &format!("m{i}"),
+                10,
+            ))))
+            .await
+        }));
+    }
+    // A duplicate among them fails without failing its neighbours.
+    let dup = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.apply(WriteBatch::one(Write::PutMessage(new_message(
+                a, "c", "m7", 10,
+            ))))
+            .await
+        })
+    };
+    let mut ok = 0;
+    for h in sends {
+        if h.await.expect("join").is_ok() {
+            ok += 1;
+        }
+    }
+    let dup_ok = dup.await.expect("join").is_ok();
+    assert_eq!(
+        ok + usize::from(dup_ok),
+        200,
+        "exactly one of the two m7 sends fails"
+    );
+    let mut receivers = Vec::new();
+    for r in 0..20 {
+        let s = s.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let batch = s
+                    .receive_messages(&receive_at(a, "c", 20, 10, &format!("r{r}-")))
+                    .await
+                    .expect("receive");
+                if batch.is_empty() {
+                    return got;
+                }
+                got.extend(batch.into_iter().map(|m| m.message_id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for h in receivers {
+        all.extend(h.await.expect("join"));
+    }
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(n, all.len(), "a message went to two receivers");
+    assert_eq!(n, 200);
 }
 
 pub async fn batches_are_atomic(s: Arc<dyn Store>) {

@@ -36,7 +36,9 @@ struct Inner {
     settings: HashMap<String, String>,
     queues: Vec<Queue>,
     messages: Vec<QueueMessage>,
+    dedup: Vec<DedupRecord>,
     next_outbox_id: i64,
+    next_message_seq: i64,
 }
 
 impl MemoryStore {
@@ -64,6 +66,69 @@ fn conflict(what: impl Into<String>) -> StoreError {
 }
 
 impl Inner {
+    /// The reference semantics of `Store::receive_messages`.
+    fn receive(&mut self, r: &ReceiveRequest) -> Vec<QueueMessage> {
+        let of_queue = |m: &QueueMessage, q: &str| m.account_id == r.account && m.queue_name == q;
+        if let Some(d) = &r.redrive {
+            let mut moved = Vec::new();
+            self.messages.retain(|m| {
+                let over = of_queue(m, &r.queue)
+                    && m.visible_at <= r.now
+                    && m.receive_count >= d.max_receive_count;
+                if over {
+                    moved.push(m.clone());
+                }
+                !over
+            });
+            moved.sort_by_key(|m| m.seq);
+            for mut m in moved {
+                self.next_message_seq += 1;
+                m.seq = self.next_message_seq;
+                m.source_queue.get_or_insert_with(|| m.queue_name.clone());
+                m.queue_name = d.dead_letter_queue.clone();
+                m.visible_at = r.now;
+                m.expires_at = m.sent_at + chrono::Duration::seconds(d.retention_seconds);
+                m.receive_count = 0;
+                m.first_received_at = None;
+                m.receipt_handle = None;
+                self.messages.push(m);
+            }
+        }
+        let blocked: std::collections::HashSet<String> = if r.fifo {
+            self.messages
+                .iter()
+                .filter(|m| of_queue(m, &r.queue) && m.visible_at > r.now && m.receive_count > 0)
+                .filter_map(|m| m.group_id.clone())
+                .collect()
+        } else {
+            Default::default()
+        };
+        let mut picked: Vec<usize> = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                of_queue(m, &r.queue)
+                    && m.visible_at <= r.now
+                    && m.expires_at > r.now
+                    && m.group_id.as_ref().is_none_or(|g| !blocked.contains(g))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        picked.sort_by_key(|&i| self.messages[i].seq);
+        picked.truncate(r.max);
+        let mut out = Vec::with_capacity(picked.len());
+        for i in picked {
+            let m = &mut self.messages[i];
+            m.receive_count += 1;
+            m.first_received_at.get_or_insert(r.now);
+            m.visible_at = r.visible_until;
+            m.receipt_handle = Some(format!("{}{}", r.token, m.seq));
+            out.push(m.clone());
+        }
+        out
+    }
+
     fn apply_one(&mut self, w: Write) -> Result<(), StoreError> {
         match w {
             Write::PutAccount(a) => {
@@ -144,35 +209,77 @@ impl Inner {
                     x.updated_at = q.updated_at;
                 }
             }
+            Write::SetQueueTags {
+                account,
+                name,
+                tags,
+            } => {
+                if let Some(x) = self
+                    .queues
+                    .iter_mut()
+                    .find(|x| x.account_id == account && x.name == name)
+                {
+                    x.tags = tags;
+                }
+            }
             Write::DeleteQueue { account, name } => {
                 self.queues
                     .retain(|x| !(x.account_id == account && x.name == name));
                 self.messages
                     .retain(|x| !(x.account_id == account && x.queue_name == name));
+                self.dedup
+                    .retain(|x| !(x.account_id == account && x.queue_name == name));
             }
-            Write::PutMessage(m) => self.messages.push(m),
-            Write::UpdateMessage(m) => {
-                if let Some(x) = self.messages.iter_mut().find(|x| {
+            Write::PutMessage(mut m) => {
+                if self.messages.iter().any(|x| {
                     x.account_id == m.account_id
                         && x.queue_name == m.queue_name
                         && x.message_id == m.message_id
                 }) {
-                    x.visible_at = m.visible_at;
-                    x.receive_count = m.receive_count;
-                    x.first_received_at = m.first_received_at;
-                    x.receipt_handle = m.receipt_handle;
+                    return Err(conflict(format!("message {}", m.message_id)));
                 }
+                self.next_message_seq += 1;
+                m.seq = self.next_message_seq;
+                self.messages.push(m);
             }
             Write::DeleteMessage {
                 account,
                 queue,
                 message_id,
+                receipt_handle,
             } => {
                 self.messages.retain(|x| {
                     !(x.account_id == account
                         && x.queue_name == queue
-                        && x.message_id == message_id)
+                        && x.message_id == message_id
+                        && receipt_handle
+                            .as_ref()
+                            .is_none_or(|h| x.receipt_handle.as_ref() == Some(h)))
                 });
+            }
+            Write::PurgeQueue { account, name } => {
+                self.messages
+                    .retain(|x| !(x.account_id == account && x.queue_name == name));
+            }
+            Write::PutDedup { record, now } => {
+                self.dedup.retain(|x| {
+                    !(x.account_id == record.account_id
+                        && x.queue_name == record.queue_name
+                        && x.dedup_id == record.dedup_id
+                        && x.expires_at <= now)
+                });
+                if self.dedup.iter().any(|x| {
+                    x.account_id == record.account_id
+                        && x.queue_name == record.queue_name
+                        && x.dedup_id == record.dedup_id
+                }) {
+                    return Err(conflict(format!("deduplication id {}", record.dedup_id)));
+                }
+                self.dedup.push(record);
+            }
+            Write::ExpireMessages { now } => {
+                self.messages.retain(|x| x.expires_at > now);
+                self.dedup.retain(|x| x.expires_at > now);
             }
             Write::PutGroup(g) => {
                 if self
@@ -778,8 +885,79 @@ impl Store for MemoryStore {
             .filter(|x| x.account_id == account && x.queue_name == queue)
             .cloned()
             .collect();
-        v.sort_by(|a, b| (a.sent_at, &a.message_id).cmp(&(b.sent_at, &b.message_id)));
+        v.sort_by_key(|m| m.seq);
         Ok(v)
+    }
+
+    async fn receive_messages(&self, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, StoreError> {
+        Ok(self.lock()?.receive(r))
+    }
+
+    async fn change_visibility(
+        &self,
+        account: AccountId,
+        queue: &str,
+        handle: &str,
+        now: Timestamp,
+        visible_until: Timestamp,
+    ) -> Result<VisibilityOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        let Some(m) = inner.messages.iter_mut().find(|m| {
+            m.account_id == account
+                && m.queue_name == queue
+                && m.receipt_handle.as_deref() == Some(handle)
+        }) else {
+            return Ok(VisibilityOutcome::Gone);
+        };
+        if m.visible_at <= now {
+            return Ok(VisibilityOutcome::NotInFlight);
+        }
+        m.visible_at = visible_until;
+        Ok(VisibilityOutcome::Changed)
+    }
+
+    async fn queue_counts(
+        &self,
+        account: AccountId,
+        queue: &str,
+        now: Timestamp,
+    ) -> Result<QueueCounts, StoreError> {
+        let mut c = QueueCounts::default();
+        for m in self
+            .lock()?
+            .messages
+            .iter()
+            .filter(|m| m.account_id == account && m.queue_name == queue && m.expires_at > now)
+        {
+            if m.visible_at <= now {
+                c.visible += 1;
+            } else if m.receive_count > 0 {
+                c.in_flight += 1;
+            } else {
+                c.delayed += 1;
+            }
+        }
+        Ok(c)
+    }
+
+    async fn get_dedup(
+        &self,
+        account: AccountId,
+        queue: &str,
+        dedup_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<DedupRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .dedup
+            .iter()
+            .find(|x| {
+                x.account_id == account
+                    && x.queue_name == queue
+                    && x.dedup_id == dedup_id
+                    && x.expires_at > now
+            })
+            .cloned())
     }
 
     async fn close(&self) {}

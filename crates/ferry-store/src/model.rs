@@ -314,6 +314,8 @@ pub struct Queue {
     pub name: String,
     /// The set attributes, sorted by name.
     pub attributes: Vec<(String, String)>,
+    /// Tags, in the order given.
+    pub tags: Vec<(String, String)>,
     /// When it was made.
     pub created_at: Timestamp,
     /// When its attributes last changed.
@@ -329,18 +331,105 @@ pub struct QueueMessage {
     pub queue_name: String,
     /// A UUID.
     pub message_id: String,
+    /// Arrival order in its store, assigned on insert (writers pass 0).
+    pub seq: i64,
     /// The body.
     pub body: String,
     /// Hex MD5 of the body.
     pub md5: String,
+    /// What else SQS keeps with a message (message and system attributes,
+    /// their digests, sender, sequence number), as JSON the store does not
+    /// read.
+    pub meta: String,
+    /// The message group (FIFO order and blocking; fair queues on standard
+    /// queues).
+    pub group_id: Option<String>,
+    /// The queue a dead-lettered message was moved from.
+    pub source_queue: Option<String>,
     /// When it was sent.
     pub sent_at: Timestamp,
     /// Not receivable before this time.
     pub visible_at: Timestamp,
+    /// Gone at this time (the retention period after sending).
+    pub expires_at: Timestamp,
     /// How many times it was received.
     pub receive_count: i64,
     /// When it was first received.
     pub first_received_at: Option<Timestamp>,
-    /// The handle of the latest receive.
+    /// The token of the latest receive.
     pub receipt_handle: Option<String>,
+}
+
+/// One `ReceiveMessage`: claim up to `max` receivable messages of a queue,
+/// oldest first, each hidden until `visible_until` with the receipt token
+/// `token` followed by its `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiveRequest {
+    /// Owning account.
+    pub account: AccountId,
+    /// Queue name.
+    pub queue: String,
+    /// The time of the receive.
+    pub now: Timestamp,
+    /// At most this many messages.
+    pub max: usize,
+    /// Claimed messages are hidden until then.
+    pub visible_until: Timestamp,
+    /// The receipt token prefix of this receive.
+    pub token: String,
+    /// FIFO: a group with a message in flight yields nothing.
+    pub fifo: bool,
+    /// Move messages received too often to a dead-letter queue first.
+    pub redrive: Option<Redrive>,
+}
+
+/// A queue's redrive policy, as the store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    /// A message received this often is moved instead of delivered again.
+    pub max_receive_count: i64,
+    /// The dead-letter queue, in the same account.
+    pub dead_letter_queue: String,
+    /// The dead-letter queue's retention, counted from the original send.
+    pub retention_seconds: i64,
+}
+
+/// The outcome of changing a message's visibility by receipt token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisibilityOutcome {
+    /// Done.
+    Changed,
+    /// The message is visible: nobody holds it.
+    NotInFlight,
+    /// No message of the queue holds this token (deleted, or received again).
+    Gone,
+}
+
+/// How many messages a queue holds, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Receivable now.
+    pub visible: u64,
+    /// Received and not yet visible again.
+    pub in_flight: u64,
+    /// Sent with a delay that has not passed.
+    pub delayed: u64,
+}
+
+/// A FIFO deduplication record: within its window, a send with the same id
+/// is answered with the first message's id and stores nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupRecord {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Queue name.
+    pub queue_name: String,
+    /// The deduplication id (scoped by group when the queue says so).
+    pub dedup_id: String,
+    /// The first message's id.
+    pub message_id: String,
+    /// The first message's sequence number.
+    pub sequence_number: String,
+    /// End of the window.
+    pub expires_at: Timestamp,
 }

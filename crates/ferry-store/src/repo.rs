@@ -165,12 +165,19 @@ pub enum Write {
         /// Queue name.
         name: String,
     },
-    /// Insert a message.
+    /// Replace a queue's tags; no-op if it does not exist.
+    SetQueueTags {
+        /// Account.
+        account: AccountId,
+        /// Queue name.
+        name: String,
+        /// The new tags.
+        tags: Vec<(String, String)>,
+    },
+    /// Insert a message (its `seq` is assigned by the store).
     PutMessage(QueueMessage),
-    /// Replace a message's visibility, receive count, first receive time
-    /// and receipt handle; no-op if it does not exist.
-    UpdateMessage(QueueMessage),
-    /// Delete a message.
+    /// Delete a message; with a receipt token only while that token is the
+    /// message's latest (an older receiver's delete does nothing).
     DeleteMessage {
         /// Account.
         account: AccountId,
@@ -178,6 +185,28 @@ pub enum Write {
         queue: String,
         /// Message id.
         message_id: String,
+        /// The receipt token the deleter holds.
+        receipt_handle: Option<String>,
+    },
+    /// Delete every message of a queue.
+    PurgeQueue {
+        /// Account.
+        account: AccountId,
+        /// Queue name.
+        name: String,
+    },
+    /// Record a FIFO deduplication id; `Conflict` while a record with the
+    /// same id is inside its window at `now`.
+    PutDedup {
+        /// The record.
+        record: DedupRecord,
+        /// The time of the send.
+        now: Timestamp,
+    },
+    /// Delete expired messages and deduplication records of every queue.
+    ExpireMessages {
+        /// The time of the sweep.
+        now: Timestamp,
     },
     /// Append audit records.
     AppendAudit(Vec<AuditEvent>),
@@ -343,6 +372,39 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         queue: &str,
     ) -> Result<Vec<QueueMessage>, StoreError>;
+    /// Claims messages for one receive, atomically: first moves visible
+    /// messages received `max_receive_count` times to the dead-letter queue
+    /// (if any), then hides up to `max` receivable, unexpired messages
+    /// (skipping FIFO groups with a message in flight) and returns them,
+    /// oldest first. Concurrent receives never claim the same message.
+    async fn receive_messages(
+        &self,
+        request: &ReceiveRequest,
+    ) -> Result<Vec<QueueMessage>, StoreError>;
+    /// Sets the visibility of the message holding receipt token `handle`.
+    async fn change_visibility(
+        &self,
+        account: AccountId,
+        queue: &str,
+        handle: &str,
+        now: Timestamp,
+        visible_until: Timestamp,
+    ) -> Result<VisibilityOutcome, StoreError>;
+    /// A queue's message counts at `now`.
+    async fn queue_counts(
+        &self,
+        account: AccountId,
+        queue: &str,
+        now: Timestamp,
+    ) -> Result<QueueCounts, StoreError>;
+    /// The live deduplication record of `dedup_id` at `now`.
+    async fn get_dedup(
+        &self,
+        account: AccountId,
+        queue: &str,
+        dedup_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<DedupRecord>, StoreError>;
 
     /// Audit records of one account, newest first.
     async fn query_audit(

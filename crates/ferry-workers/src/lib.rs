@@ -9,10 +9,12 @@
 //!
 //! Depends on ferry-core (clock, domain) and the ferry-store traits.
 
+mod expiry;
 mod relay;
 mod sweep;
 mod worker;
 
+pub use expiry::MessageExpiry;
 pub use relay::{Deliver, Delivery, OutboxRelay, RetryPolicy};
 pub use sweep::BlobSweeper;
 pub use worker::{Worker, WorkerState, run};

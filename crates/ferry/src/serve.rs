@@ -101,6 +101,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let sweep_task = tokio::spawn(ferry_workers::run(
         sweeper,
         Duration::from_secs(60),
+        workers_stop.clone(),
+    ));
+    let expiry = ferry_workers::MessageExpiry::new(
+        ferry.placement().clone(),
+        Arc::new(ferry_core::clock::SystemClock),
+    );
+    let expiry_task = tokio::spawn(ferry_workers::run(
+        expiry,
+        Duration::from_secs(30),
         workers_stop,
     ));
     let mut server = tokio::spawn(ferry_http::serve(listener, door, http_stop.clone()));
@@ -133,6 +142,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = audit_task.await;
     let _ = relay_task.await;
     let _ = sweep_task.await;
+    let _ = expiry_task.await;
     ferry.placement().close().await;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -1,0 +1,155 @@
+//! SQS message claims, run inside the writer's transaction. On Postgres the
+//! claim takes rows `FOR UPDATE SKIP LOCKED`, so several Ferry processes on
+//! one database never hand one message to two receivers; on SQLite the one
+//! write connection already serializes claims.
+
+use ferry_store::{QueueMessage, ReceiveRequest, VisibilityOutcome};
+use ferry_types::{AccountId, Timestamp};
+use sqlx::AssertSqlSafe;
+
+use crate::engine::{Engine, ms};
+use crate::rows::queue_message;
+
+/// The columns `queue_message` reads.
+pub(crate) const MESSAGE_COLS: &str = "seq, account_id, queue_name, message_id, body, md5, meta, \
+     group_id, source_queue, sent_at, visible_at, expires_at, receive_count, first_received_at, \
+     receipt_handle";
+
+/// The columns a moved message is inserted with (all but `seq`).
+const MOVE_COLS: &str = "account_id, queue_name, message_id, body, md5, meta, group_id, \
+     source_queue, sent_at, visible_at, expires_at, receive_count, first_received_at, \
+     receipt_handle";
+
+fn row_err(e: ferry_store::StoreError) -> sqlx::Error {
+    sqlx::Error::Protocol(e.to_string())
+}
+
+pub(crate) async fn receive(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    r: &ReceiveRequest,
+) -> Result<Vec<QueueMessage>, sqlx::Error> {
+    let account = r.account.to_string();
+    let now = ms(r.now);
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    if engine == Engine::Postgres && r.fifo {
+        // Group blocking reads other rows' state: one FIFO claim at a time
+        // per queue across processes.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("sqs/{account}/{}", r.queue))
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(d) = &r.redrive {
+        let moved_values = "account_id, $3, message_id, body, md5, meta, group_id, \
+             COALESCE(source_queue, queue_name), sent_at, $4, sent_at + $5, 0, NULL, NULL";
+        let over =
+            "account_id = $1 AND queue_name = $2 AND visible_at <= $4 AND receive_count >= $6";
+        let sql = match engine {
+            Engine::Postgres => format!(
+                "WITH moved AS (DELETE FROM sqs_messages WHERE seq IN \
+                 (SELECT seq FROM sqs_messages WHERE {over} ORDER BY seq{lock}) RETURNING *) \
+                 INSERT INTO sqs_messages ({MOVE_COLS}) SELECT {moved_values} FROM moved \
+                 ORDER BY seq ON CONFLICT DO NOTHING"
+            ),
+            Engine::Sqlite => format!(
+                "INSERT INTO sqs_messages ({MOVE_COLS}) SELECT {moved_values} FROM sqs_messages \
+                 WHERE {over} ORDER BY seq ON CONFLICT DO NOTHING"
+            ),
+        };
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(account.clone())
+            .bind(r.queue.clone())
+            .bind(d.dead_letter_queue.clone())
+            .bind(now)
+            .bind(d.retention_seconds.saturating_mul(1000))
+            .bind(d.max_receive_count)
+            .execute(&mut **tx)
+            .await?;
+        if engine == Engine::Sqlite {
+            sqlx::query(
+                "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
+                 AND visible_at <= $3 AND receive_count >= $4",
+            )
+            .bind(account.clone())
+            .bind(r.queue.clone())
+            .bind(now)
+            .bind(d.max_receive_count)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let fifo = if r.fifo {
+        " AND (group_id IS NULL OR group_id NOT IN (SELECT group_id FROM sqs_messages \
+         WHERE account_id = $1 AND queue_name = $2 AND visible_at > $4 AND receive_count > 0 \
+         AND group_id IS NOT NULL))"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE sqs_messages SET receive_count = receive_count + 1, visible_at = $3, \
+         first_received_at = COALESCE(first_received_at, $4), \
+         receipt_handle = $5 || CAST(seq AS TEXT) \
+         WHERE seq IN (SELECT seq FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
+         AND visible_at <= $4 AND expires_at > $4{fifo} ORDER BY seq LIMIT $6{lock}) \
+         RETURNING {MESSAGE_COLS}"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(account)
+        .bind(r.queue.clone())
+        .bind(ms(r.visible_until))
+        .bind(now)
+        .bind(r.token.clone())
+        .bind(i64::try_from(r.max).unwrap_or(i64::MAX))
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut out = rows
+        .iter()
+        .map(queue_message)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(row_err)?;
+    out.sort_by_key(|m| m.seq);
+    Ok(out)
+}
+
+pub(crate) async fn change_visibility(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account: AccountId,
+    queue: &str,
+    handle: &str,
+    now: Timestamp,
+    visible_until: Timestamp,
+) -> Result<VisibilityOutcome, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE sqs_messages SET visible_at = $1 WHERE account_id = $2 AND queue_name = $3 \
+         AND receipt_handle = $4 AND visible_at > $5",
+    )
+    .bind(ms(visible_until))
+    .bind(account.to_string())
+    .bind(queue.to_string())
+    .bind(handle.to_string())
+    .bind(ms(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if changed > 0 {
+        return Ok(VisibilityOutcome::Changed);
+    }
+    let held = sqlx::query(
+        "SELECT seq FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
+         AND receipt_handle = $3",
+    )
+    .bind(account.to_string())
+    .bind(queue.to_string())
+    .bind(handle.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(if held.is_some() {
+        VisibilityOutcome::NotInFlight
+    } else {
+        VisibilityOutcome::Gone
+    })
+}

@@ -1,0 +1,176 @@
+//! Group commit: every write of a store goes through one writer task, which
+//! takes whatever is waiting (up to [`MAX_GROUP`] jobs) and commits it in one
+//! transaction, each job inside its own savepoint. Under load many requests
+//! share one commit (one fsync on SQLite) instead of queueing for one each;
+//! a job that fails rolls back to its savepoint and fails alone.
+
+use ferry_store::{QueueMessage, ReceiveRequest, StoreError, VisibilityOutcome, WriteBatch};
+use ferry_types::{AccountId, Timestamp};
+use sqlx::{AnyPool, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{Engine, apply_one, engine_err};
+use crate::queue;
+
+/// The most jobs one commit takes.
+const MAX_GROUP: usize = 256;
+/// Jobs waiting beyond this make submitters wait (backpressure).
+const QUEUE_BOUND: usize = 4096;
+
+/// One unit of work; it commits or fails as a whole.
+pub(crate) enum Op {
+    Apply(WriteBatch),
+    Receive(ReceiveRequest),
+    ChangeVisibility {
+        account: AccountId,
+        queue: String,
+        handle: String,
+        now: Timestamp,
+        visible_until: Timestamp,
+    },
+}
+
+/// What a job produced.
+pub(crate) enum Done {
+    Applied,
+    Received(Vec<QueueMessage>),
+    Visibility(VisibilityOutcome),
+}
+
+struct Job {
+    op: Op,
+    reply: oneshot::Sender<Result<Done, StoreError>>,
+}
+
+/// The handle to a store's writer task.
+pub(crate) struct Writer {
+    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Writer {
+    /// Starts the writer task on `pool`.
+    pub(crate) fn start(engine: Engine, pool: AnyPool) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE_BOUND);
+        let task = tokio::spawn(run(engine, pool, rx));
+        Writer {
+            jobs: std::sync::Mutex::new(Some(tx)),
+            task: tokio::sync::Mutex::new(Some(task)),
+        }
+    }
+
+    /// Runs `op` in the next group commit and waits for its outcome.
+    pub(crate) async fn submit(&self, op: Op) -> Result<Done, StoreError> {
+        let sender = self
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::Engine("writer lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| StoreError::Engine("the store is closed".into()))?;
+        let depth = metrics::gauge!("ferry_store_write_queue_depth");
+        depth.increment(1.0);
+        let (reply, outcome) = oneshot::channel();
+        let result = match sender.send(Job { op, reply }).await {
+            Ok(()) => outcome
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Engine("the writer stopped".into()))),
+            Err(_) => Err(StoreError::Engine("the store is closed".into())),
+        };
+        depth.decrement(1.0);
+        result
+    }
+
+    /// Lets queued jobs finish, then stops the task.
+    pub(crate) async fn close(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        if let Some(task) = self.task.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(engine: Engine, pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+        commit(engine, &pool, std::mem::take(&mut group)).await;
+    }
+}
+
+async fn commit(engine: Engine, pool: &AnyPool, jobs: Vec<Job>) {
+    let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+    let results = match commit_ops(engine, pool, ops).await {
+        Ok(results) => results,
+        Err(e) => replies.iter().map(|_| Err(e.clone())).collect(),
+    };
+    for (reply, result) in replies.into_iter().zip(results) {
+        // A submitter that went away (request cancelled) needs no answer.
+        let _ = reply.send(result);
+    }
+}
+
+/// One transaction for all `ops`; `Err` if the transaction itself failed
+/// (then nothing of it is kept).
+async fn commit_ops(
+    engine: Engine,
+    pool: &AnyPool,
+    ops: Vec<Op>,
+) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
+    let mut tx = pool.begin().await.map_err(engine_err)?;
+    let mut results = Vec::with_capacity(ops.len());
+    if ops.len() == 1 {
+        // Alone: no savepoint needed; a failure rolls the whole back.
+        for op in ops {
+            match run_op(engine, &mut tx, op).await {
+                Ok(done) => results.push(Ok(done)),
+                Err(e) => return Ok(vec![Err(e)]),
+            }
+        }
+    } else {
+        for op in ops {
+            let mut savepoint = tx.begin().await.map_err(engine_err)?;
+            match run_op(engine, &mut savepoint, op).await {
+                Ok(done) => {
+                    savepoint.commit().await.map_err(engine_err)?;
+                    results.push(Ok(done));
+                }
+                Err(e) => {
+                    savepoint.rollback().await.map_err(engine_err)?;
+                    results.push(Err(e));
+                }
+            }
+        }
+    }
+    tx.commit().await.map_err(engine_err)?;
+    Ok(results)
+}
+
+async fn run_op(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    op: Op,
+) -> Result<Done, StoreError> {
+    match op {
+        Op::Apply(batch) => {
+            for w in batch.0 {
+                apply_one(tx, w).await.map_err(engine_err)?;
+            }
+            Ok(Done::Applied)
+        }
+        Op::Receive(r) => queue::receive(engine, tx, &r)
+            .await
+            .map(Done::Received)
+            .map_err(engine_err),
+        Op::ChangeVisibility {
+            account,
+            queue,
+            handle,
+            now,
+            visible_until,
+        } => queue::change_visibility(tx, account, &queue, &handle, now, visible_until)
+            .await
+            .map(Done::Visibility)
+            .map_err(engine_err),
+    }
+}
