@@ -506,8 +506,9 @@ impl Sqs {
                     max: optional_int(p, "MaxNumberOfMessages")?.unwrap_or(1),
                     visibility: optional_int(p, "VisibilityTimeout")?,
                     wait_seconds: optional_int(p, "WaitTimeSeconds")?,
+                    attempt_id: optional_str(p, "ReceiveRequestAttemptId")?.map(str::to_string),
                 };
-                if let Some(id) = optional_str(p, "ReceiveRequestAttemptId")?
+                if let Some(id) = &opts.attempt_id
                     && (id.is_empty()
                         || id.len() > 128
                         || !id.chars().all(|c| c.is_ascii_graphic()))

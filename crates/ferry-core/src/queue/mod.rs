@@ -105,6 +105,9 @@ pub struct ReceiveOptions {
     pub visibility: Option<i64>,
     /// Long-poll wait (the queue's `ReceiveMessageWaitTimeSeconds` if None).
     pub wait_seconds: Option<i64>,
+    /// FIFO: a retried receive with the same id within 5 minutes gets the
+    /// same messages and handles back.
+    pub attempt_id: Option<String>,
 }
 
 impl ReceiveOptions {
@@ -114,6 +117,7 @@ impl ReceiveOptions {
             max,
             visibility: None,
             wait_seconds: Some(0),
+            attempt_id: None,
         }
     }
 }
@@ -178,6 +182,8 @@ pub type BatchResults<T> = Vec<(String, Result<T, CoreError>)>;
 pub(crate) struct QueueState {
     waiters: Mutex<HashMap<QueueAddr, Arc<Notify>>>,
     purges: Mutex<HashMap<QueueAddr, Timestamp>>,
+    /// FIFO receive attempts: (queue, attempt id) -> (until, what it got).
+    attempts: Mutex<HashMap<(QueueAddr, String), (Timestamp, Vec<Received>)>>,
     moves: moves::Tasks,
     sequence: AtomicU64,
 }
@@ -933,6 +939,16 @@ impl Ferry {
         let wait = opts
             .wait_seconds
             .unwrap_or_else(|| attributes::int(&q, "ReceiveMessageWaitTimeSeconds"));
+        let fifo = attributes::is_fifo(&q);
+        let attempt = opts
+            .attempt_id
+            .filter(|_| fifo)
+            .map(|id| (addr.clone(), id));
+        if let Some(key) = &attempt
+            && let Some(earlier) = self.earlier_attempt(key)?
+        {
+            return Ok(earlier);
+        }
         let redrive = self.redrive_of(&store, &q).await?;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait as u64);
         let waiter = self.queues.waiter(addr);
@@ -951,13 +967,13 @@ impl Ferry {
                 max: opts.max as usize,
                 visible_until: now + Duration::seconds(timeout),
                 token,
-                fifo: attributes::is_fifo(&q),
+                fifo,
                 redrive: redrive.clone(),
             };
             let got = store.receive_messages(&request).await?;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if !got.is_empty() || left.is_zero() {
-                return Ok(got
+                let received: Vec<Received> = got
                     .into_iter()
                     .map(|m| Received {
                         meta: MessageMeta::parse(&m.meta),
@@ -969,13 +985,48 @@ impl Ferry {
                         ),
                         message: m,
                     })
-                    .collect());
+                    .collect();
+                if let Some(key) = attempt {
+                    self.remember_attempt(key, now, &received)?;
+                }
+                return Ok(received);
             }
             tokio::select! {
                 _ = notified => {}
                 _ = tokio::time::sleep(left.min(std::time::Duration::from_secs(1))) => {}
             }
         }
+    }
+
+    fn earlier_attempt(
+        &self,
+        key: &(QueueAddr, String),
+    ) -> Result<Option<Vec<Received>>, CoreError> {
+        let now = self.now();
+        let mut attempts = self
+            .queues
+            .attempts
+            .lock()
+            .map_err(|_| CoreError::Internal("receive attempts poisoned".into()))?;
+        attempts.retain(|_, (until, _)| *until > now);
+        Ok(attempts.get(key).map(|(_, got)| got.clone()))
+    }
+
+    fn remember_attempt(
+        &self,
+        key: (QueueAddr, String),
+        now: Timestamp,
+        got: &[Received],
+    ) -> Result<(), CoreError> {
+        self.queues
+            .attempts
+            .lock()
+            .map_err(|_| CoreError::Internal("receive attempts poisoned".into()))?
+            .insert(
+                key,
+                (now + Duration::seconds(DEDUP_WINDOW_SECONDS), got.to_vec()),
+            );
+        Ok(())
     }
 
     /// The store's view of a queue's redrive policy (None when the target
