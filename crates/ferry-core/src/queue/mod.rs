@@ -176,6 +176,9 @@ impl Received {
 /// A batch entry's outcome, by the entry's id.
 pub type BatchResults<T> = Vec<(String, Result<T, CoreError>)>;
 
+/// A FIFO receive attempt: the queue and the `ReceiveRequestAttemptId`.
+type AttemptKey = (QueueAddr, String);
+
 /// Per-process queue state: long-poll waiters, purge times, move tasks and
 /// the FIFO sequence counter.
 #[derive(Default)]
@@ -183,7 +186,7 @@ pub(crate) struct QueueState {
     waiters: Mutex<HashMap<QueueAddr, Arc<Notify>>>,
     purges: Mutex<HashMap<QueueAddr, Timestamp>>,
     /// FIFO receive attempts: (queue, attempt id) -> (until, what it got).
-    attempts: Mutex<HashMap<(QueueAddr, String), (Timestamp, Vec<Received>)>>,
+    attempts: Mutex<HashMap<AttemptKey, (Timestamp, Vec<Received>)>>,
     moves: moves::Tasks,
     sequence: AtomicU64,
 }
@@ -998,10 +1001,7 @@ impl Ferry {
         }
     }
 
-    fn earlier_attempt(
-        &self,
-        key: &(QueueAddr, String),
-    ) -> Result<Option<Vec<Received>>, CoreError> {
+    fn earlier_attempt(&self, key: &AttemptKey) -> Result<Option<Vec<Received>>, CoreError> {
         let now = self.now();
         let mut attempts = self
             .queues
@@ -1014,7 +1014,7 @@ impl Ferry {
 
     fn remember_attempt(
         &self,
-        key: (QueueAddr, String),
+        key: AttemptKey,
         now: Timestamp,
         got: &[Received],
     ) -> Result<(), CoreError> {
