@@ -851,7 +851,10 @@ impl Ferry {
             entries.iter().map(|(id, _)| id.as_str()),
         )?;
         let (q, store) = self.queue_for(ctx, "sqs:SendMessage", addr).await?;
-        let total: usize = entries.iter().map(|(_, e)| e.body.len()).sum();
+        let total: usize = entries
+            .iter()
+            .map(|(_, e)| e.body.len() + message::attributes_size(&e.attributes))
+            .sum();
         if total > MAX_BATCH_BYTES {
             return Err(invalid(
                 "AWS.SimpleQueueService.BatchRequestTooLong",
