@@ -42,6 +42,18 @@ pub const MAX_BATCH: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
 /// Most tags on a queue.
 const MAX_TAGS: usize = 50;
+/// Actions a queue policy cannot grant to another account.
+const OWNER_ONLY: &[&str] = &[
+    "sqs:AddPermission",
+    "sqs:CreateQueue",
+    "sqs:DeleteQueue",
+    "sqs:ListQueueTags",
+    "sqs:ListQueues",
+    "sqs:RemovePermission",
+    "sqs:SetQueueAttributes",
+    "sqs:TagQueue",
+    "sqs:UntagQueue",
+];
 /// FIFO deduplication window.
 const DEDUP_WINDOW_SECONDS: i64 = 300;
 
@@ -362,7 +374,13 @@ impl Ferry {
             queue_arn(ctx, addr.account, &addr.name),
             addr.account,
         );
-        if let Some(q) = queue {
+        // The queue policy grants other accounts only the shareable
+        // actions; for the owner's own ones cross-account permissions do
+        // not apply (the API reference of each says so).
+        let cross_account = ctx.principal.account != addr.account;
+        if let Some(q) = queue
+            && !(cross_account && OWNER_ONLY.contains(&action))
+        {
             check.resource_policies = policy_of(q);
         }
         self.authorize(ctx, check).await
@@ -1292,7 +1310,6 @@ impl Ferry {
             "GetQueueUrl",
             "ListDeadLetterSourceQueues",
             "PurgeQueue",
-            "ListQueueTags",
         ];
         let mut sqs_actions = Vec::new();
         for a in actions {
