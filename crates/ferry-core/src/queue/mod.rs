@@ -42,6 +42,8 @@ pub const MAX_BATCH: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
 /// Most tags on a queue.
 const MAX_TAGS: usize = 50;
+/// Most actions in one `AddPermission` statement.
+const MAX_PERMISSION_ACTIONS: usize = 7;
 /// Actions a queue policy cannot grant to another account.
 const OWNER_ONLY: &[&str] = &[
     "sqs:AddPermission",
@@ -1288,6 +1290,15 @@ impl Ferry {
             return Err(invalid(
                 "MissingParameter",
                 "The request must contain the parameter Actions.",
+            ));
+        }
+        if actions.len() > MAX_PERMISSION_ACTIONS {
+            return Err(invalid(
+                "OverLimit",
+                format!(
+                    "{} Actions were found, maximum allowed is {MAX_PERMISSION_ACTIONS}.",
+                    actions.len()
+                ),
             ));
         }
         let mut principals = Vec::new();
