@@ -87,6 +87,11 @@ def test_add_and_remove_permission(ferry, vendor, customer, vsqs):
     # owner-only actions cannot be shared
     with client_error("InvalidParameterValue", 400):
         vsqs.add_permission(QueueUrl=url, Label="Nope", AWSAccountIds=[cacct], Actions=["DeleteQueue"])
+    # seven actions at most in one statement
+    with client_error("OverLimit", 403):
+        vsqs.add_permission(QueueUrl=url, Label="Eight", AWSAccountIds=[cacct], Actions=[
+            "SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes",
+            "GetQueueUrl", "ListDeadLetterSourceQueues", "PurgeQueue"])
     vsqs.add_permission(QueueUrl=url, Label="CustomerReads", AWSAccountIds=[cacct],
                         Actions=["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"])
     assert len(json.loads(queue_attrs(vsqs, url, "Policy")["Policy"])["Statement"]) == 2
