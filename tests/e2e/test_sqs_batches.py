@@ -168,3 +168,20 @@ def test_batches_on_a_missing_queue(ferry, vsqs):
         vsqs.send_message_batch(QueueUrl=url, Entries=_ids("a"))
     with client_error("AWS.SimpleQueueService.NonExistentQueue", 400):
         vsqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "a", "ReceiptHandle": "h"}])
+
+
+def test_change_visibility_batch_entry_errors(vsqs):
+    url = vsqs.create_queue(QueueName=qname("visbad"))["QueueUrl"]
+    vsqs.send_message_batch(QueueUrl=url, Entries=[{"Id": f"m{i}", "MessageBody": f"body {i}"} for i in range(2)])
+    visible = receive_all(vsqs, url, MaxNumberOfMessages=1, VisibilityTimeout=0)[0]  # back in view at once
+    flying = next(m for m in receive_all(vsqs, url) if m["MessageId"] != visible["MessageId"])
+    out = vsqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "toolong", "ReceiptHandle": flying["ReceiptHandle"], "VisibilityTimeout": 43201},
+        {"Id": "stale", "ReceiptHandle": visible["ReceiptHandle"], "VisibilityTimeout": 10},
+        {"Id": "fine", "ReceiptHandle": flying["ReceiptHandle"], "VisibilityTimeout": 0},
+    ])
+    assert [e["Id"] for e in out["Successful"]] == ["fine"]
+    failed = {f["Id"]: f for f in out["Failed"]}
+    assert failed["toolong"]["Code"] == "InvalidParameterValue"
+    assert failed["stale"]["Code"] in ("AWS.SimpleQueueService.MessageNotInflight", "InvalidParameterValue")
+    assert all(f["SenderFault"] for f in failed.values())
