@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from sqs_util import (account_of, attributes_md5, customer, md5, poll, qname, vendor,  # noqa: F401
-                      vsqs)
+from sqs_util import account_of, attributes_md5, customer, md5, poll, qname, vendor  # noqa: F401
 from test_sqs_query import OldSdk, OldSqs, old_error
+from util import Creds
 
 # --------------------------------------------------------------------------
 # the aws CLI
@@ -228,3 +228,30 @@ def test_query_dead_letters_and_redrive(old):
     assert [m["Body"] for m in old.receive_message(QueueUrl=src)["Messages"]] == ["poison"]
     with old_error("ResourceNotFoundException", 404):
         old.cancel_message_move_task(TaskHandle="bm8tc3VjaC10YXNr")
+
+
+def test_query_wrong_account(ferry, old_sdk, vendor, old):
+    stranger_creds = Creds.from_mapping(ferry.create_account(qname("qstranger"), "siloed"))
+    theirs = OldSqs(old_sdk, ferry.endpoint, stranger_creds)
+    url = old.create_queue(QueueName=qname("qguarded"), tags={"owner": "vendor"})["QueueUrl"]
+    old.send_message(QueueUrl=url, MessageBody="keep me")
+    handle = "garbage"
+    for op, args in [
+        ("send_message_batch", {"Entries": [{"Id": "a", "MessageBody": "intruder"}]}),
+        ("delete_message_batch", {"Entries": [{"Id": "a", "ReceiptHandle": handle}]}),
+        ("change_message_visibility_batch", {"Entries": [{"Id": "a", "ReceiptHandle": handle,
+                                                          "VisibilityTimeout": 0}]}),
+        ("purge_queue", {}),
+        ("tag_queue", {"Tags": {"owner": "stranger"}}),
+        ("untag_queue", {"TagKeys": ["owner"]}),
+        ("list_queue_tags", {}),
+        ("add_permission", {"Label": "Mine", "AWSAccountIds": [account_of(stranger_creds, ferry)],
+                            "Actions": ["*"]}),
+        ("remove_permission", {"Label": "Any"}),
+        ("list_dead_letter_source_queues", {}),
+    ]:
+        with old_error("AccessDenied", 403):
+            getattr(theirs, op)(QueueUrl=url, **args)
+    assert old.list_queue_tags(QueueUrl=url)["Tags"] == {"owner": "vendor"}
+    assert [m["Body"] for m in old.receive_message(QueueUrl=url)["Messages"]] == ["keep me"]
+    assert "Policy" not in old.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

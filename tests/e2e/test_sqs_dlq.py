@@ -5,7 +5,7 @@ CancelMessageMoveTask."""
 
 import json
 
-from sqs_util import counts, poll, qname, queue_attrs, receive_all, vendor, vsqs  # noqa: F401
+from sqs_util import counts, customer, poll, qname, queue_attrs, receive_all, vendor, vsqs  # noqa: F401
 from util import client_error
 
 
@@ -226,3 +226,17 @@ def test_move_task_errors(vsqs):
         vsqs.list_message_move_tasks(SourceArn=gone)
     with client_error("ResourceNotFoundException", 404):
         vsqs.start_message_move_task(SourceArn=arn_of(vsqs, dlq), DestinationArn=gone)
+
+
+def test_dead_letters_and_redrive_in_a_siloed_account(ferry, customer):
+    sqs = ferry.client("sqs", customer)
+    src, dlq = make_pair(sqs, count=1)
+    sent = sqs.send_message(QueueUrl=src, MessageBody="silo poison")["MessageId"]
+    dead_letter(sqs, src, count=1)
+    (m,) = receive_all(sqs, dlq, AttributeNames=["DeadLetterQueueSourceArn"], VisibilityTimeout=0)
+    assert (m["MessageId"], m["Attributes"]) == (sent, {"DeadLetterQueueSourceArn": arn_of(sqs, src)})
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [src]
+    dlq_arn = arn_of(sqs, dlq)
+    sqs.start_message_move_task(SourceArn=dlq_arn)
+    poll(lambda: _tasks(sqs, dlq_arn)[0]["Status"] == "COMPLETED", desc="COMPLETED")
+    assert [m["MessageId"] for m in receive_all(sqs, src)] == [sent]

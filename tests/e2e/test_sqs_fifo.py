@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from sqs_util import counts, qname, queue_attrs, receive_all, vendor, vsqs  # noqa: F401
+from sqs_util import counts, customer, qname, queue_attrs, receive_all, vendor, vsqs  # noqa: F401
 from util import client_error
 
 
@@ -194,3 +194,18 @@ def test_queue_delay_applies_to_fifo(vsqs):
     _send(vsqs, url, "later")
     assert receive_all(vsqs, url) == []
     assert counts(vsqs, url) == (0, 0, 1)
+
+
+def test_fifo_in_a_siloed_account(ferry, customer):
+    """The same rules where the account has a store of its own."""
+    sqs = ferry.client("sqs", customer)
+    url = sqs.create_queue(QueueName=qname("silo", fifo=True), Attributes={"FifoQueue": "true"})["QueueUrl"]
+    first = _send(sqs, url, "a1", group="A", dedup="x")
+    assert _send(sqs, url, "a1 again", group="A", dedup="x")["MessageId"] == first["MessageId"]
+    _send(sqs, url, "a2", group="A")
+    _send(sqs, url, "b1", group="B")
+    (a1,) = receive_all(sqs, url, MaxNumberOfMessages=1)
+    assert a1["Body"] == "a1"
+    assert [m["Body"] for m in receive_all(sqs, url)] == ["b1"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=a1["ReceiptHandle"])
+    assert [m["Body"] for m in receive_all(sqs, url)] == ["a2"]
