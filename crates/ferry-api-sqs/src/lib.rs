@@ -81,11 +81,24 @@ fn sqs_error(mut err: ApiError) -> ApiError {
     err
 }
 
+/// The HTTP status SQS gives a code, where it is not 400 (the API
+/// reference's `httpStatusCode` of each error shape).
+fn status_of(code: &str) -> Option<u16> {
+    match code {
+        "AWS.SimpleQueueService.PurgeQueueInProgress" | "OverLimit" => Some(403),
+        "ResourceNotFoundException" => Some(404),
+        _ => None,
+    }
+}
+
 /// The one mapping of domain errors to SQS's.
 fn error(e: CoreError) -> ApiError {
     let mut err = ApiError::from_core(&e);
     if err.status == 409 {
         err.status = 400;
+    }
+    if let Some(status) = status_of(&err.code) {
+        err.status = status;
     }
     sqs_error(err)
 }

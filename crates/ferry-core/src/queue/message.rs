@@ -193,6 +193,21 @@ pub fn validate_attributes(
     Ok((attrs, size))
 }
 
+/// The bytes message attributes add to a message's size: each name, type
+/// and value (system attributes do not count, as on SQS).
+pub fn attributes_size(attrs: &Attributes) -> usize {
+    attrs
+        .iter()
+        .map(|(name, v)| {
+            let value = match base_type(&v.data_type) {
+                "Binary" => v.binary_value.as_ref().map_or(0, Vec::len),
+                _ => v.string_value.as_ref().map_or(0, String::len),
+            };
+            name.len() + v.data_type.len() + value
+        })
+        .sum()
+}
+
 fn is_number(s: &str) -> bool {
     let t = s.trim();
     !t.is_empty() && t.len() <= 40 && t.parse::<f64>().is_ok_and(f64::is_finite)

@@ -42,6 +42,20 @@ pub const MAX_BATCH: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
 /// Most tags on a queue.
 const MAX_TAGS: usize = 50;
+/// Most actions in one `AddPermission` statement.
+const MAX_PERMISSION_ACTIONS: usize = 7;
+/// Actions a queue policy cannot grant to another account.
+const OWNER_ONLY: &[&str] = &[
+    "sqs:AddPermission",
+    "sqs:CreateQueue",
+    "sqs:DeleteQueue",
+    "sqs:ListQueueTags",
+    "sqs:ListQueues",
+    "sqs:RemovePermission",
+    "sqs:SetQueueAttributes",
+    "sqs:TagQueue",
+    "sqs:UntagQueue",
+];
 /// FIFO deduplication window.
 const DEDUP_WINDOW_SECONDS: i64 = 300;
 
@@ -371,7 +385,13 @@ impl Ferry {
             queue_arn(ctx, addr.account, &addr.name),
             addr.account,
         );
-        if let Some(q) = queue {
+        // The queue policy grants other accounts only the shareable
+        // actions; for the owner's own ones cross-account permissions do
+        // not apply (the API reference of each says so).
+        let cross_account = ctx.principal.account != addr.account;
+        if let Some(q) = queue
+            && !(cross_account && OWNER_ONLY.contains(&action))
+        {
             check.resource_policies = policy_of(q);
         }
         self.authorize(ctx, check).await
@@ -860,7 +880,10 @@ impl Ferry {
             entries.iter().map(|(id, _)| id.as_str()),
         )?;
         let (q, store) = self.queue_for(ctx, "sqs:SendMessage", addr).await?;
-        let total: usize = entries.iter().map(|(_, e)| e.body.len()).sum();
+        let total: usize = entries
+            .iter()
+            .map(|(_, e)| e.body.len() + message::attributes_size(&e.attributes))
+            .sum();
         if total > MAX_BATCH_BYTES {
             return Err(invalid(
                 "AWS.SimpleQueueService.BatchRequestTooLong",
@@ -1320,6 +1343,15 @@ impl Ferry {
                 "The request must contain the parameter Actions.",
             ));
         }
+        if actions.len() > MAX_PERMISSION_ACTIONS {
+            return Err(invalid(
+                "OverLimit",
+                format!(
+                    "{} Actions were found, maximum allowed is {MAX_PERMISSION_ACTIONS}.",
+                    actions.len()
+                ),
+            ));
+        }
         let mut principals = Vec::new();
         for a in accounts {
             let id: AccountId = a.parse().map_err(|_| {
@@ -1340,7 +1372,6 @@ impl Ferry {
             "GetQueueUrl",
             "ListDeadLetterSourceQueues",
             "PurgeQueue",
-            "ListQueueTags",
         ];
         let mut sqs_actions = Vec::new();
         for a in actions {

@@ -63,6 +63,17 @@ fn not_found(what: &str) -> CoreError {
     )
 }
 
+/// A queue named by ARN that does not exist is `ResourceNotFoundException`
+/// in the move-task operations (the only not-found error they list).
+fn missing_queue(e: CoreError) -> CoreError {
+    match e {
+        CoreError::NotFound { code, .. } if code == super::NON_EXISTENT_QUEUE => {
+            not_found("The specified queue")
+        }
+        e => e,
+    }
+}
+
 fn queue_of(arn: &str) -> Result<QueueAddr, CoreError> {
     attributes::parse_queue_arn(arn)
         .map(|(account, name)| QueueAddr { account, name })
@@ -87,7 +98,8 @@ impl Ferry {
         let source = queue_of(source_arn)?;
         let (_, store) = self
             .queue_for(ctx, "sqs:StartMessageMoveTask", &source)
-            .await?;
+            .await
+            .map_err(missing_queue)?;
         if let Some(r) = max_per_second
             && !(1..=DEFAULT_RATE).contains(&r)
         {
@@ -114,7 +126,9 @@ impl Ferry {
                         "The destination queue must be in the same account as the source queue.",
                     ));
                 }
-                self.queue_for(ctx, "sqs:SendMessage", &d).await?;
+                self.queue_for(ctx, "sqs:SendMessage", &d)
+                    .await
+                    .map_err(missing_queue)?;
                 Some(d)
             }
             None => None,
@@ -285,7 +299,8 @@ impl Ferry {
     ) -> Result<Vec<MoveTask>, CoreError> {
         let source = queue_of(source_arn)?;
         self.queue_for(ctx, "sqs:ListMessageMoveTasks", &source)
-            .await?;
+            .await
+            .map_err(missing_queue)?;
         let max = max.unwrap_or(1);
         if !(1..=10).contains(&max) {
             return Err(invalid(
@@ -322,7 +337,8 @@ impl Ferry {
             .ok_or_else(|| not_found("The task"))?;
         let source = queue_of(&source_arn).map_err(|_| not_found("The task"))?;
         self.queue_for(ctx, "sqs:CancelMessageMoveTask", &source)
-            .await?;
+            .await
+            .map_err(missing_queue)?;
         let found = self.queues.moves.with(|tasks| {
             tasks
                 .iter_mut()
