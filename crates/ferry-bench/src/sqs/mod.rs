@@ -88,12 +88,12 @@ pub struct Error(String);
 pub async fn main(args: Args) -> Result<(), Error> {
     let json = args.json;
     eprintln!(
-        "ferry bench sqs: {} clients, batch {}{}, {:?} warmup + {:?} on {}",
+        "ferry bench sqs: {} clients, batch {}{}, {:.1} s warmup + {:.1} s on {}",
         args.clients,
         args.batch,
         if args.no_batch { " (no-batch)" } else { "" },
-        args.warmup,
-        args.duration,
+        args.warmup.as_secs_f64(),
+        args.duration.as_secs_f64(),
         args.endpoint
     );
     let report = run(&args).await?;
