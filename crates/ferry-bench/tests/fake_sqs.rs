@@ -220,6 +220,7 @@ fn args(endpoint: &str) -> Args {
         queue: None,
         body_size: 100,
         no_batch: false,
+        threads: 1,
         json: false,
     }
 }
