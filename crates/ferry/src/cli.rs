@@ -22,6 +22,9 @@ enum Command {
     Account(AccountCommand),
     /// Print the commented default configuration file.
     Config,
+    /// Load generators against a running server (Ferry or any peer).
+    #[command(subcommand)]
+    Bench(ferry_bench::Command),
 }
 
 /// Where settings come from: defaults, ferry.toml, FERRY_* variables, flags.
@@ -127,5 +130,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", ferry_config::DEFAULT_TOML);
             Ok(())
         }
+        Command::Bench(c) => Ok(ferry_bench::run(c).await?),
     }
 }
