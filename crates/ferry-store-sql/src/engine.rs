@@ -447,6 +447,106 @@ pub(crate) async fn apply_one(
                 sqlx::query(sql).bind(ms(now)).execute(&mut **tx).await?;
             }
         }
+        Write::PutBucketName(b) => {
+            sqlx::query(
+                "INSERT INTO s3_bucket_names (name, account_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(b.name)
+            .bind(b.account_id.to_string())
+            .bind(ms(b.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteBucketName(name) => {
+            sqlx::query("DELETE FROM s3_bucket_names WHERE name = $1")
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::PutBucket(b) => {
+            sqlx::query(
+                "INSERT INTO s3_buckets (account_id, name, region, policy, tags, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(b.account_id.to_string())
+            .bind(b.name)
+            .bind(b.region)
+            .bind(b.policy)
+            .bind(tags_json(&b.tags))
+            .bind(ms(b.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::UpdateBucket(b) => {
+            sqlx::query(
+                "UPDATE s3_buckets SET policy = $1, tags = $2 WHERE account_id = $3 AND name = $4",
+            )
+            .bind(b.policy)
+            .bind(tags_json(&b.tags))
+            .bind(b.account_id.to_string())
+            .bind(b.name)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteBucket { account, name } => {
+            sqlx::query("DELETE FROM s3_buckets WHERE account_id = $1 AND name = $2")
+                .bind(account.to_string())
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::PutObject(o) => {
+            sqlx::query(
+                "INSERT INTO s3_objects (account_id, bucket, key, blob_key, size, etag, meta, tags, \
+                 last_modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (account_id, bucket, key) DO UPDATE SET blob_key = excluded.blob_key, \
+                 size = excluded.size, etag = excluded.etag, meta = excluded.meta, \
+                 tags = excluded.tags, last_modified = excluded.last_modified",
+            )
+            .bind(o.account_id.to_string())
+            .bind(o.bucket)
+            .bind(o.key)
+            .bind(o.blob_key)
+            .bind(o.size)
+            .bind(o.etag)
+            .bind(o.meta)
+            .bind(tags_json(&o.tags))
+            .bind(ms(o.last_modified))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteObject {
+            account,
+            bucket,
+            key,
+        } => {
+            sqlx::query(
+                "DELETE FROM s3_objects WHERE account_id = $1 AND bucket = $2 AND key = $3",
+            )
+            .bind(account.to_string())
+            .bind(bucket)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutBlobSweep(b) => {
+            sqlx::query(
+                "INSERT INTO s3_blob_sweep (account_id, blob_key, not_before) VALUES ($1, $2, $3) \
+                 ON CONFLICT (account_id, blob_key) DO UPDATE SET not_before = excluded.not_before",
+            )
+            .bind(b.account_id.to_string())
+            .bind(b.blob_key)
+            .bind(ms(b.not_before))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteBlobSweep { account, blob_key } => {
+            sqlx::query("DELETE FROM s3_blob_sweep WHERE account_id = $1 AND blob_key = $2")
+                .bind(account.to_string())
+                .bind(blob_key)
+                .execute(&mut **tx)
+                .await?;
+        }
         Write::PutGroup(g) => {
             sqlx::query(
                 "INSERT INTO iam_groups (account_id, name_lower, name, group_id, path, created_at) \
@@ -790,6 +890,8 @@ const KEY_COLS: &str =
 const OUTBOX_COLS: &str = "id, account_id, kind, payload, attempts, available_at, last_error";
 const MANAGED_COLS: &str = "account_id, name, policy_id, path, description, default_version, next_version, created_at, updated_at";
 const ATTACH_COLS: &str = "account_id, principal_kind, principal_name, policy_arn";
+const OBJECT_COLS: &str =
+    "account_id, bucket, key, blob_key, size, etag, meta, tags, last_modified";
 const AUDIT_COLS: &str = "account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, body";
 
 #[async_trait]
@@ -1328,6 +1430,143 @@ impl Store for SqlStore {
         .iter()
         .map(queue_message)
         .collect()
+    }
+
+    async fn get_bucket_name(&self, name: &str) -> Result<Option<BucketName>, StoreError> {
+        self.fetch_optional(
+            sqlx::query("SELECT name, account_id, created_at FROM s3_bucket_names WHERE name = $1")
+                .bind(name.to_string()),
+        )
+        .await?
+        .map(|r| bucket_name(&r))
+        .transpose()
+    }
+
+    async fn get_bucket(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<Bucket>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT account_id, name, region, policy, tags, created_at FROM s3_buckets \
+                 WHERE account_id = $1 AND name = $2",
+            )
+            .bind(account.to_string())
+            .bind(name.to_string()),
+        )
+        .await?
+        .map(|r| bucket(&r))
+        .transpose()
+    }
+
+    async fn list_buckets(&self, account: AccountId) -> Result<Vec<Bucket>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, name, region, policy, tags, created_at FROM s3_buckets \
+                 WHERE account_id = $1 ORDER BY name",
+            )
+            .bind(account.to_string()),
+        )
+        .await?
+        .iter()
+        .map(bucket)
+        .collect()
+    }
+
+    async fn get_object(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<S3Object>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {OBJECT_COLS} FROM s3_objects WHERE account_id = $1 AND bucket = $2 AND key = $3"
+            )))
+            .bind(account.to_string())
+            .bind(bucket.to_string())
+            .bind(key.to_string()),
+        )
+        .await?
+        .map(|r| s3_object(&r))
+        .transpose()
+    }
+
+    async fn list_objects(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<S3Object>, StoreError> {
+        // Keys sort byte-wise (COLLATE "C" on Postgres); every key with the
+        // prefix is >= the prefix, so the scan starts there and stops at the
+        // first key without it.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let q = match after {
+            Some(a) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {OBJECT_COLS} FROM s3_objects WHERE account_id = $1 AND bucket = $2 \
+                 AND key >= $3 AND key > $4 ORDER BY key LIMIT $5"
+            )))
+            .bind(account.to_string())
+            .bind(bucket.to_string())
+            .bind(prefix.to_string())
+            .bind(a.to_string())
+            .bind(limit),
+            None => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {OBJECT_COLS} FROM s3_objects WHERE account_id = $1 AND bucket = $2 \
+                 AND key >= $3 ORDER BY key LIMIT $4"
+            )))
+            .bind(account.to_string())
+            .bind(bucket.to_string())
+            .bind(prefix.to_string())
+            .bind(limit),
+        };
+        let mut out = Vec::new();
+        for r in self.fetch_all(q).await? {
+            let o = s3_object(&r)?;
+            if !o.key.starts_with(prefix) {
+                break;
+            }
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    async fn due_blob_sweeps(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<BlobSweep>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT account_id, blob_key, not_before FROM s3_blob_sweep \
+                 WHERE not_before <= $1 ORDER BY not_before LIMIT $2",
+            )
+            .bind(ms(now))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+        )
+        .await?
+        .iter()
+        .map(blob_sweep)
+        .collect()
+    }
+
+    async fn blob_referenced(
+        &self,
+        account: AccountId,
+        blob_key: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .fetch_optional(
+                sqlx::query("SELECT 1 AS one FROM s3_objects WHERE account_id = $1 AND blob_key = $2 LIMIT 1")
+                    .bind(account.to_string())
+                    .bind(blob_key.to_string()),
+            )
+            .await?
+            .is_some())
     }
 
     async fn receive_messages(

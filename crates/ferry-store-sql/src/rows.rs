@@ -233,3 +233,49 @@ pub(crate) fn queue_message(r: &AnyRow) -> Result<QueueMessage, StoreError> {
         receipt_handle: os(r, "receipt_handle")?,
     })
 }
+
+pub(crate) fn bucket_name(r: &AnyRow) -> Result<BucketName, StoreError> {
+    Ok(BucketName {
+        name: s(r, "name")?,
+        account_id: acct(r, "account_id")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+fn tag_list(r: &AnyRow, col: &str) -> Result<Vec<(String, String)>, StoreError> {
+    serde_json::from_str(&s(r, col)?)
+        .map_err(|e| StoreError::Engine(format!("corrupt row: {col}: {e}")))
+}
+
+pub(crate) fn bucket(r: &AnyRow) -> Result<Bucket, StoreError> {
+    Ok(Bucket {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        region: s(r, "region")?,
+        policy: os(r, "policy")?,
+        tags: tag_list(r, "tags")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}
+
+pub(crate) fn s3_object(r: &AnyRow) -> Result<S3Object, StoreError> {
+    Ok(S3Object {
+        account_id: acct(r, "account_id")?,
+        bucket: s(r, "bucket")?,
+        key: s(r, "key")?,
+        blob_key: s(r, "blob_key")?,
+        size: i(r, "size")?,
+        etag: s(r, "etag")?,
+        meta: s(r, "meta")?,
+        tags: tag_list(r, "tags")?,
+        last_modified: from_ms(i(r, "last_modified")?),
+    })
+}
+
+pub(crate) fn blob_sweep(r: &AnyRow) -> Result<BlobSweep, StoreError> {
+    Ok(BlobSweep {
+        account_id: acct(r, "account_id")?,
+        blob_key: s(r, "blob_key")?,
+        not_before: from_ms(i(r, "not_before")?),
+    })
+}

@@ -98,6 +98,7 @@ where
     message_claims(fresh().await).await;
     fifo_and_redrive(fresh().await).await;
     concurrent_claims(fresh().await).await;
+    buckets_and_objects(fresh().await).await;
     batches_are_atomic(fresh().await).await;
     audit_trail(fresh().await).await;
     outbox(fresh().await).await;
@@ -1271,6 +1272,145 @@ pub async fn concurrent_claims(s: Arc<dyn Store>) {
     all.dedup();
     assert_eq!(n, all.len(), "a message went to two receivers");
     assert_eq!(n, 200);
+}
+
+/// Bucket names, buckets, objects in byte order, blob sweeps.
+pub async fn buckets_and_objects(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let name = |n: &str, owner: AccountId| BucketName {
+        name: n.into(),
+        account_id: owner,
+        created_at: t(1),
+    };
+    put(&s, Write::PutBucketName(name("shared", a))).await;
+    assert!(matches!(
+        s.apply(WriteBatch::one(Write::PutBucketName(name(
+            "shared",
+            acct(2)
+        ))))
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.get_bucket_name("shared")
+            .await
+            .expect("get")
+            .map(|b| b.account_id),
+        Some(a)
+    );
+    let bucket = Bucket {
+        account_id: a,
+        name: "shared".into(),
+        region: "us-east-1".into(),
+        policy: None,
+        tags: Vec::new(),
+        created_at: t(1),
+    };
+    put(&s, Write::PutBucket(bucket.clone())).await;
+    let mut changed = bucket.clone();
+    changed.policy = Some("{}".into());
+    changed.tags = vec![("k".into(), "v".into())];
+    put(&s, Write::UpdateBucket(changed.clone())).await;
+    assert_eq!(s.get_bucket(a, "shared").await.expect("get"), Some(changed));
+    assert_eq!(s.list_buckets(a).await.expect("list").len(), 1);
+    assert!(s.list_buckets(acct(2)).await.expect("list").is_empty());
+    let object = |key: &str, blob: &str| S3Object {
+        account_id: a,
+        bucket: "shared".into(),
+        key: key.into(),
+        blob_key: blob.into(),
+        size: 3,
+        etag: "\"e\"".into(),
+        meta: "{}".into(),
+        tags: Vec::new(),
+        last_modified: t(2),
+    };
+    // Byte order: uppercase before lowercase, '/' before letters, UTF-8 last.
+    for key in ["b/2", "a", "B", "b/1", "b0", "é", "c"] {
+        put(&s, Write::PutObject(object(key, &format!("blob-{key}")))).await;
+    }
+    put(&s, Write::PutObject(object("a", "blob-a2"))).await;
+    let keys = |v: Vec<S3Object>| v.into_iter().map(|o| o.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(
+            s.list_objects(a, "shared", "", None, 100)
+                .await
+                .expect("list")
+        ),
+        ["B", "a", "b/1", "b/2", "b0", "c", "é"]
+    );
+    assert_eq!(
+        keys(
+            s.list_objects(a, "shared", "b", Some("b/1"), 100)
+                .await
+                .expect("list")
+        ),
+        ["b/2", "b0"]
+    );
+    assert_eq!(
+        keys(
+            s.list_objects(a, "shared", "", Some("b0"), 1)
+                .await
+                .expect("list")
+        ),
+        ["c"]
+    );
+    assert_eq!(
+        s.get_object(a, "shared", "a")
+            .await
+            .expect("get")
+            .map(|o| o.blob_key),
+        Some("blob-a2".to_string()),
+        "a put replaces"
+    );
+    assert!(s.blob_referenced(a, "blob-a2").await.expect("ref"));
+    assert!(!s.blob_referenced(a, "blob-a").await.expect("ref"));
+    put(
+        &s,
+        Write::DeleteObject {
+            account: a,
+            bucket: "shared".into(),
+            key: "a".into(),
+        },
+    )
+    .await;
+    assert_eq!(s.get_object(a, "shared", "a").await.expect("get"), None);
+    let sweep = |blob: &str, at: i64| BlobSweep {
+        account_id: a,
+        blob_key: blob.into(),
+        not_before: t(at),
+    };
+    put(&s, Write::PutBlobSweep(sweep("x", 10))).await;
+    put(&s, Write::PutBlobSweep(sweep("y", 5))).await;
+    put(&s, Write::PutBlobSweep(sweep("x", 20))).await;
+    let due: Vec<String> = s
+        .due_blob_sweeps(t(15), 10)
+        .await
+        .expect("due")
+        .into_iter()
+        .map(|b| b.blob_key)
+        .collect();
+    assert_eq!(due, ["y"], "x was moved to 20");
+    put(
+        &s,
+        Write::DeleteBlobSweep {
+            account: a,
+            blob_key: "y".into(),
+        },
+    )
+    .await;
+    assert!(s.due_blob_sweeps(t(15), 10).await.expect("due").is_empty());
+    put(
+        &s,
+        Write::DeleteBucket {
+            account: a,
+            name: "shared".into(),
+        },
+    )
+    .await;
+    put(&s, Write::DeleteBucketName("shared".into())).await;
+    assert_eq!(s.get_bucket(a, "shared").await.expect("get"), None);
+    assert_eq!(s.get_bucket_name("shared").await.expect("get"), None);
 }
 
 pub async fn batches_are_atomic(s: Arc<dyn Store>) {

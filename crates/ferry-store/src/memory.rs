@@ -37,6 +37,11 @@ struct Inner {
     queues: Vec<Queue>,
     messages: Vec<QueueMessage>,
     dedup: Vec<DedupRecord>,
+    bucket_names: HashMap<String, BucketName>,
+    buckets: Vec<Bucket>,
+    /// (account, bucket, key) -> object; ordered so listing is a range.
+    objects: BTreeMap<(AccountId, String, String), S3Object>,
+    blob_sweeps: HashMap<(AccountId, String), BlobSweep>,
     next_outbox_id: i64,
     next_message_seq: i64,
 }
@@ -463,6 +468,57 @@ impl Inner {
             Write::InitSetting { key, value } => {
                 self.settings.entry(key).or_insert(value);
             }
+            Write::PutBucketName(b) => {
+                if self.bucket_names.contains_key(&b.name) {
+                    return Err(conflict(format!("bucket name {}", b.name)));
+                }
+                self.bucket_names.insert(b.name.clone(), b);
+            }
+            Write::DeleteBucketName(name) => {
+                self.bucket_names.remove(&name);
+            }
+            Write::PutBucket(b) => {
+                if self
+                    .buckets
+                    .iter()
+                    .any(|x| x.account_id == b.account_id && x.name == b.name)
+                {
+                    return Err(conflict(format!("bucket {}", b.name)));
+                }
+                self.buckets.push(b);
+            }
+            Write::UpdateBucket(b) => {
+                if let Some(x) = self
+                    .buckets
+                    .iter_mut()
+                    .find(|x| x.account_id == b.account_id && x.name == b.name)
+                {
+                    x.policy = b.policy;
+                    x.tags = b.tags;
+                }
+            }
+            Write::DeleteBucket { account, name } => {
+                self.buckets
+                    .retain(|x| !(x.account_id == account && x.name == name));
+            }
+            Write::PutObject(o) => {
+                self.objects
+                    .insert((o.account_id, o.bucket.clone(), o.key.clone()), o);
+            }
+            Write::DeleteObject {
+                account,
+                bucket,
+                key,
+            } => {
+                self.objects.remove(&(account, bucket, key));
+            }
+            Write::PutBlobSweep(s) => {
+                self.blob_sweeps
+                    .insert((s.account_id, s.blob_key.clone()), s);
+            }
+            Write::DeleteBlobSweep { account, blob_key } => {
+                self.blob_sweeps.remove(&(account, blob_key));
+            }
             Write::AppendAudit(events) => self.audit.extend(events),
             Write::Enqueue(n) => {
                 self.next_outbox_id += 1;
@@ -887,6 +943,99 @@ impl Store for MemoryStore {
             .collect();
         v.sort_by_key(|m| m.seq);
         Ok(v)
+    }
+
+    async fn get_bucket_name(&self, name: &str) -> Result<Option<BucketName>, StoreError> {
+        Ok(self.lock()?.bucket_names.get(name).cloned())
+    }
+
+    async fn get_bucket(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<Bucket>, StoreError> {
+        Ok(self
+            .lock()?
+            .buckets
+            .iter()
+            .find(|b| b.account_id == account && b.name == name)
+            .cloned())
+    }
+
+    async fn list_buckets(&self, account: AccountId) -> Result<Vec<Bucket>, StoreError> {
+        let mut v: Vec<Bucket> = self
+            .lock()?
+            .buckets
+            .iter()
+            .filter(|b| b.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    async fn get_object(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<S3Object>, StoreError> {
+        Ok(self
+            .lock()?
+            .objects
+            .get(&(account, bucket.to_string(), key.to_string()))
+            .cloned())
+    }
+
+    async fn list_objects(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<S3Object>, StoreError> {
+        let inner = self.lock()?;
+        let from = (account, bucket.to_string(), prefix.to_string());
+        Ok(inner
+            .objects
+            .range(from..)
+            .map(|(_, o)| o)
+            .take_while(|o| o.account_id == account && o.bucket == bucket)
+            .skip_while(|o| after.is_some_and(|a| o.key.as_str() <= a))
+            .take_while(|o| o.key.starts_with(prefix))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn due_blob_sweeps(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<BlobSweep>, StoreError> {
+        let mut v: Vec<BlobSweep> = self
+            .lock()?
+            .blob_sweeps
+            .values()
+            .filter(|s| s.not_before <= now)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.not_before.cmp(&b.not_before));
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    async fn blob_referenced(
+        &self,
+        account: AccountId,
+        blob_key: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .objects
+            .values()
+            .any(|o| o.account_id == account && o.blob_key == blob_key))
     }
 
     async fn receive_messages(&self, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, StoreError> {

@@ -433,3 +433,68 @@ pub struct DedupRecord {
     /// End of the window.
     pub expires_at: Timestamp,
 }
+
+/// A bucket name in the catalog: names are unique across all accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketName {
+    /// The bucket name.
+    pub name: String,
+    /// Its owner.
+    pub account_id: AccountId,
+    /// When it was taken.
+    pub created_at: Timestamp,
+}
+
+/// An S3 bucket, in its owner's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// Owner.
+    pub account_id: AccountId,
+    /// Name.
+    pub name: String,
+    /// The region it was created in.
+    pub region: String,
+    /// The bucket policy.
+    pub policy: Option<String>,
+    /// Tags, in the order given.
+    pub tags: Vec<(String, String)>,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// An S3 object's metadata; its bytes are the blob `blob_key` in the
+/// owner's blob root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    /// Owner of the bucket.
+    pub account_id: AccountId,
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// Where the bytes are.
+    pub blob_key: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// The ETag, quoted.
+    pub etag: String,
+    /// Content headers, user metadata and checksums, as JSON the store
+    /// does not read.
+    pub meta: String,
+    /// Object tags.
+    pub tags: Vec<(String, String)>,
+    /// Last write.
+    pub last_modified: Timestamp,
+}
+
+/// A blob to look at after `not_before`: deleted then unless an object
+/// refers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobSweep {
+    /// The account whose blob root holds it.
+    pub account_id: AccountId,
+    /// The blob.
+    pub blob_key: String,
+    /// Not before then.
+    pub not_before: Timestamp,
+}

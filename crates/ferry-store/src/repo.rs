@@ -208,6 +208,41 @@ pub enum Write {
         /// The time of the sweep.
         now: Timestamp,
     },
+    /// Take a bucket name in the catalog; `Conflict` if taken.
+    PutBucketName(BucketName),
+    /// Release a bucket name.
+    DeleteBucketName(String),
+    /// Insert a bucket; `Conflict` if it exists.
+    PutBucket(Bucket),
+    /// Replace a bucket's policy and tags.
+    UpdateBucket(Bucket),
+    /// Delete a bucket (its objects must be gone).
+    DeleteBucket {
+        /// Owner.
+        account: AccountId,
+        /// Name.
+        name: String,
+    },
+    /// Insert or replace an object.
+    PutObject(S3Object),
+    /// Delete an object; nothing if absent.
+    DeleteObject {
+        /// Owner.
+        account: AccountId,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
+    /// Note a blob to sweep later (insert or move its time).
+    PutBlobSweep(BlobSweep),
+    /// Forget a blob sweep.
+    DeleteBlobSweep {
+        /// Owner.
+        account: AccountId,
+        /// The blob.
+        blob_key: String,
+    },
     /// Append audit records.
     AppendAudit(Vec<AuditEvent>),
     /// Enqueue a background delivery.
@@ -405,6 +440,43 @@ pub trait Store: Send + Sync + 'static {
         dedup_id: &str,
         now: Timestamp,
     ) -> Result<Option<DedupRecord>, StoreError>;
+
+    /// A bucket name's owner, from the catalog.
+    async fn get_bucket_name(&self, name: &str) -> Result<Option<BucketName>, StoreError>;
+    /// A bucket.
+    async fn get_bucket(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<Bucket>, StoreError>;
+    /// An account's buckets, by name.
+    async fn list_buckets(&self, account: AccountId) -> Result<Vec<Bucket>, StoreError>;
+    /// An object.
+    async fn get_object(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<S3Object>, StoreError>;
+    /// Up to `limit` objects whose keys start with `prefix` and sort after
+    /// `after` (byte-wise), in key order.
+    async fn list_objects(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<S3Object>, StoreError>;
+    /// Blob sweeps due at `now`, oldest first.
+    async fn due_blob_sweeps(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<BlobSweep>, StoreError>;
+    /// Whether any object refers to the blob.
+    async fn blob_referenced(&self, account: AccountId, blob_key: &str)
+    -> Result<bool, StoreError>;
 
     /// Audit records of one account, newest first.
     async fn query_audit(
