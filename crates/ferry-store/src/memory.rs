@@ -1021,7 +1021,7 @@ impl Store for MemoryStore {
             .filter(|s| s.not_before <= now)
             .cloned()
             .collect();
-        v.sort_by(|a, b| a.not_before.cmp(&b.not_before));
+        v.sort_by_key(|s| s.not_before);
         v.truncate(limit);
         Ok(v)
     }
