@@ -15,6 +15,7 @@
 //! Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a commit
 //! is on disk before `apply` returns; Postgres commits are durable by default.
 
+mod bulk;
 mod engine;
 mod queue;
 mod rows;
