@@ -188,8 +188,10 @@ async fn world() -> World {
             },
         }),
     ];
+    // A small buffered-body limit: REST bodies must not be held to it.
     let limits = Limits {
         body_timeout: Duration::from_secs(5),
+        max_body_bytes: 1024,
         ..Limits::default()
     };
     let door = FrontDoor::new(ferry.clone(), services, limits)
@@ -804,4 +806,64 @@ async fn calls_and_refusals_are_audited() {
         .find(|e| e["eventName"] == "GetObject")
         .unwrap_or_else(|| panic!("no GetObject event in {events:?}"));
     assert_eq!(refused["errorCode"], "AccessDenied");
+}
+
+#[tokio::test]
+async fn rest_bodies_are_not_held_to_the_buffered_limit() {
+    let w = world().await;
+    let body = "x".repeat(64 * 1024);
+    let req = w.s3_put("/bucket/big", &[], &sha256_hex(body.as_bytes()), &body);
+    let (status, _, text) = w.send(req).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        json_of(&text)["body"].as_str().map(str::len),
+        Some(body.len())
+    );
+}
+
+#[tokio::test]
+async fn malformed_s3_auth_is_an_s3_error() {
+    let w = world().await;
+    let req = Request::builder()
+        .method(Method::GET)
+        .uri("/bucket")
+        .header("host", HOST)
+        .header("x-amz-date", "20260101T000000Z")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAX/20260101/us-east-1/s3/aws4_request, SignedHeaders=host",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, text) = w.send(req).await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(s3_code(&text), "AuthorizationHeaderMalformed");
+    assert!(text.contains("<Error><Code>"), "{text}");
+}
+
+#[tokio::test]
+async fn a_bad_body_never_hands_on_its_last_piece() {
+    // A reader that stops after the announced length must still see the
+    // failure: the only piece is held until the hash is compared.
+    let mut body = RestBody::new(
+        Body::from("what was sent"),
+        body::Check::sha256(&sha256_hex(b"what was signed")),
+        Duration::from_secs(5),
+    );
+    let first = body.frame().await.expect("a frame");
+    assert_eq!(
+        first.err().map(|e| e.code()),
+        Some("XAmzContentSHA256Mismatch")
+    );
+    assert!(body.frame().await.is_none());
+
+    let mut good = RestBody::new(
+        Body::from("fine"),
+        body::Check::sha256(&sha256_hex(b"fine")),
+        Duration::from_secs(5),
+    );
+    assert_eq!(http_body::Body::size_hint(&good).exact(), Some(4));
+    let data = good.frame().await.expect("a frame").expect("data");
+    assert_eq!(data.into_data().ok(), Some(Bytes::from_static(b"fine")));
+    assert!(good.frame().await.is_none());
 }
