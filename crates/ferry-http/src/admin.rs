@@ -14,10 +14,11 @@ use http::{HeaderValue, Method};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::{self, Dialect};
 use crate::dispatch::{Exchange, read_body};
 use crate::protocol::ferry_json;
 use crate::server::FrontDoor;
-use crate::{ApiError, Protocol, auth};
+use crate::{ApiError, Protocol};
 
 fn error(e: &ApiError, request_id: &str) -> Response {
     ferry_json(
@@ -92,9 +93,14 @@ pub(crate) async fn handle(
         Err(e) => return error(&e, &ex.request_id),
     };
     // Error codes as the query protocol spells them.
-    let codes = Protocol::Query { xmlns: "" };
+    let codes = Dialect::Aws(Protocol::Query { xmlns: "" });
     let authenticated = match auth::parse(&parts, codes) {
-        Ok(signed) => auth::authenticate(&door.ferry, &parts, &signed, &body, codes).await,
+        Ok(signed) => {
+            let body_hash = ferry_sigv4::sha256_hex(&body);
+            auth::authenticate(&door.ferry, &parts, &signed, Some(&body_hash), codes)
+                .await
+                .map(|(p, _)| p)
+        }
         Err(f) => Err(f),
     };
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);

@@ -16,7 +16,7 @@ use http::request::Parts;
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
-use crate::auth::{self, AuthFailure};
+use crate::auth::{self, AuthFailure, Dialect};
 use crate::server::FrontDoor;
 use crate::{ApiError, ApiRequest, Params, Protocol, Service};
 
@@ -67,6 +67,14 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
     let (parts, body) = req.into_parts();
     if parts.uri.path().starts_with("/_ferry/") {
         return crate::admin::handle(&door, remote, parts, body).await;
+    }
+    // S3 takes the streaming route: by its signing name, its virtual hosts,
+    // or as the anonymous fallback. JSON calls (X-Amz-Target) never do.
+    if let Some(rest) = &door.rest
+        && !parts.headers.contains_key("x-amz-target")
+        && crate::rest::route::goes_to_rest(&door, &parts, rest.signing_name())
+    {
+        return crate::rest::handle(&door, rest.clone(), remote, parts, body).await;
     }
     let ex = Exchange::new(&door, remote, &parts);
     let header_bytes: usize = parts
@@ -188,12 +196,14 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         return protocol.error(&e, &ex.request_id);
     }
 
-    let principal = match auth::parse(&parts, protocol) {
+    let dialect = Dialect::Aws(protocol);
+    let principal = match auth::parse(&parts, dialect) {
         Ok(signed) => {
             let region = signed.credential.region.clone();
-            auth::authenticate(&door.ferry, &parts, &signed, &body, protocol)
+            let body_hash = ferry_sigv4::sha256_hex(&body);
+            auth::authenticate(&door.ferry, &parts, &signed, Some(&body_hash), dialect)
                 .await
-                .map(|p| (p, region))
+                .map(|(p, _)| (p, region))
         }
         Err(f) => Err(f),
     };

@@ -9,9 +9,13 @@
 //! decide nothing. This crate decides nothing either, beyond "is this
 //! request authentic".
 //!
+//! S3 is different: its adapter implements [`RestService`] and gets the
+//! request itself with a streaming, checked body ([`RestBody`]); see the
+//! `rest` module.
+//!
 //! Layout: `service` (the adapter trait and wire types), `protocol`
 //! (rendering per protocol), `auth` (SigV4 -> principal), `dispatch` (one
-//! request's way), `admin` (the `/_ferry/` endpoints), `server` (listener,
+//! request's way), `rest` (the streaming REST route for S3), `admin` (the `/_ferry/` endpoints), `server` (listener,
 //! shutdown), `metrics`.
 
 mod admin;
@@ -19,10 +23,15 @@ mod auth;
 mod dispatch;
 mod metrics;
 mod protocol;
+mod rest;
 mod server;
 mod service;
 
 pub use metrics::install_metrics;
 pub use protocol::{Protocol, xml_escape};
+pub use rest::{
+    AnonymousRequest, AuthInfo, AuthType, RestAudit, RestBody, RestBodyError, RestCaller,
+    RestResponse, RestService, TrailerHandle, s3_error_response,
+};
 pub use server::{FrontDoor, Limits, serve};
 pub use service::{ApiError, ApiRequest, ApiResult, Params, Service, Success};

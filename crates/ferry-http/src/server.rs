@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::Service;
+use crate::{RestService, Service};
 
 /// Size and time limits on requests.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +19,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest header section.
     pub max_header_bytes: usize,
-    /// How long a client may take to send its body.
+    /// How long a client may take to send a buffered (query/JSON) body;
+    /// for a streaming (REST) body, the longest pause between two pieces
+    /// (a large object may take as long as it needs while data flows).
     pub body_timeout: Duration,
 }
 
@@ -39,6 +41,8 @@ pub struct FrontDoor {
     pub(crate) services: Vec<Arc<dyn Service>>,
     pub(crate) limits: Limits,
     pub(crate) metrics: PrometheusHandle,
+    pub(crate) rest: Option<Arc<dyn RestService>>,
+    pub(crate) domains: Vec<String>,
 }
 
 impl FrontDoor {
@@ -49,7 +53,29 @@ impl FrontDoor {
             services,
             limits,
             metrics: crate::install_metrics(),
+            rest: None,
+            domains: vec!["localhost".to_string()],
         }
+    }
+
+    /// Serves `rest` (S3) on the streaming REST route: requests signed for
+    /// its signing name, requests to a subdomain of the configured domains,
+    /// and unauthenticated requests that are not query/JSON calls.
+    pub fn with_rest(mut self, rest: Arc<dyn RestService>) -> Self {
+        self.rest = Some(rest);
+        self
+    }
+
+    /// The base domains of virtual-hosted requests (`BUCKET.<domain>`,
+    /// `NAME-ACCOUNT.<domain>`, `ACCOUNT.<domain>`); Ferry's `--domain`.
+    /// `localhost` until set.
+    pub fn with_domains(mut self, domains: Vec<String>) -> Self {
+        self.domains = domains
+            .into_iter()
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        self
     }
 
     pub(crate) fn by_signing_name(&self, name: &str) -> Option<&Arc<dyn Service>> {

@@ -66,7 +66,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_header_bytes: settings.limits.max_header_bytes,
         body_timeout: Duration::from_secs(settings.limits.body_timeout_secs),
     };
-    let door = Arc::new(FrontDoor::new(ferry.clone(), services, limits));
+    // The domains decide which hosts are S3 virtual hosts once S3 is
+    // served (FrontDoor::with_rest).
+    let door = Arc::new(
+        FrontDoor::new(ferry.clone(), services, limits).with_domains(settings.domains.clone()),
+    );
 
     let http_stop = CancellationToken::new();
     let audit_stop = CancellationToken::new();
