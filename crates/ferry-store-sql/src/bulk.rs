@@ -35,7 +35,7 @@ enum Run {
         pairs: Vec<(String, String)>,
     },
     Audit(Vec<AuditEvent>),
-    One(Write),
+    One(Box<Write>),
 }
 
 /// Groups consecutive writes of one kind (deletes: of one queue, each with
@@ -68,7 +68,7 @@ fn runs(batch: WriteBatch) -> Vec<Run> {
                     pairs: vec![(message_id, h)],
                 }),
             },
-            (w, _) => out.push(Run::One(w)),
+            (w, _) => out.push(Run::One(Box::new(w))),
         }
     }
     out
@@ -81,7 +81,7 @@ pub(crate) async fn apply_batch(
 ) -> Result<(), sqlx::Error> {
     for run in runs(batch) {
         match run {
-            Run::One(w) => apply_one(tx, w).await?,
+            Run::One(w) => apply_one(tx, *w).await?,
             Run::Messages(v) => {
                 for chunk in v.chunks(ROWS) {
                     insert_messages(tx, chunk).await?;

@@ -9,6 +9,7 @@ use ferry_types::{AccountId, Timestamp};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
+use crate::cache::ReadCache;
 use crate::queue::MESSAGE_COLS;
 use crate::rows::*;
 use crate::writer::{Done, Op, Writer};
@@ -32,6 +33,8 @@ pub struct SqlStore {
     write: AnyPool,
     /// Group commit of every write.
     writer: Writer,
+    /// Hot rows, on SQLite.
+    cache: Arc<ReadCache>,
 }
 
 pub(crate) fn engine_err(e: sqlx::Error) -> StoreError {
@@ -107,11 +110,13 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(engine_err)?;
+        let cache = Arc::new(ReadCache::new(true));
         Ok(SqlStore {
             engine: Engine::Sqlite,
             read,
-            writer: Writer::start(Engine::Sqlite, write.clone()),
+            writer: Writer::start(Engine::Sqlite, write.clone(), cache.clone()),
             write,
+            cache,
         })
     }
 
@@ -155,11 +160,13 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Engine(format!("migrating schema {schema}: {e}")))?;
+        let cache = Arc::new(ReadCache::new(false));
         Ok(SqlStore {
             engine: Engine::Postgres,
             read: pool.clone(),
-            writer: Writer::start(Engine::Postgres, pool.clone()),
+            writer: Writer::start(Engine::Postgres, pool.clone(), cache.clone()),
             write: pool,
+            cache,
         })
     }
 
@@ -953,13 +960,24 @@ impl Store for SqlStore {
     }
 
     async fn get_key_index(&self, access_key_id: &str) -> Result<Option<KeyIndex>, StoreError> {
-        self.fetch_optional(
-            sqlx::query("SELECT access_key_id, account_id FROM key_index WHERE access_key_id = $1")
+        if let Some(hit) = self.cache.key_index(access_key_id) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
+        let found = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT access_key_id, account_id FROM key_index WHERE access_key_id = $1",
+                )
                 .bind(access_key_id.to_string()),
-        )
-        .await?
-        .map(|r| key_index(&r))
-        .transpose()
+            )
+            .await?
+            .map(|r| key_index(&r))
+            .transpose()?;
+        if let Some(k) = &found {
+            self.cache.put_key_index(generation, k);
+        }
+        Ok(found)
     }
 
     async fn get_access_key(
@@ -967,17 +985,26 @@ impl Store for SqlStore {
         account: AccountId,
         access_key_id: &str,
     ) -> Result<Option<AccessKey>, StoreError> {
+        if let Some(hit) = self.cache.access_key(account, access_key_id) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
         let sql = format!(
             "SELECT {KEY_COLS} FROM access_keys WHERE account_id = $1 AND access_key_id = $2"
         );
-        self.fetch_optional(
-            sqlx::query(AssertSqlSafe(sql))
-                .bind(account.to_string())
-                .bind(access_key_id.to_string()),
-        )
-        .await?
-        .map(|r| access_key(&r))
-        .transpose()
+        let found = self
+            .fetch_optional(
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(account.to_string())
+                    .bind(access_key_id.to_string()),
+            )
+            .await?
+            .map(|r| access_key(&r))
+            .transpose()?;
+        if let Some(k) = &found {
+            self.cache.put_access_key(generation, k);
+        }
+        Ok(found)
     }
 
     async fn list_access_keys(
@@ -1386,17 +1413,26 @@ impl Store for SqlStore {
     }
 
     async fn get_queue(&self, account: AccountId, name: &str) -> Result<Option<Queue>, StoreError> {
-        self.fetch_optional(
-            sqlx::query(
-                "SELECT account_id, name, attributes, tags, created_at, updated_at FROM sqs_queues \
-                 WHERE account_id = $1 AND name = $2",
+        if let Some(hit) = self.cache.queue(account, name) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
+        let found = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT account_id, name, attributes, tags, created_at, updated_at FROM sqs_queues \
+                     WHERE account_id = $1 AND name = $2",
+                )
+                .bind(account.to_string())
+                .bind(name.to_string()),
             )
-            .bind(account.to_string())
-            .bind(name.to_string()),
-        )
-        .await?
-        .map(|r| queue(&r))
-        .transpose()
+            .await?
+            .map(|r| queue(&r))
+            .transpose()?;
+        if let Some(q) = &found {
+            self.cache.put_queue(generation, q);
+        }
+        Ok(found)
     }
 
     async fn list_queues(&self, account: AccountId) -> Result<Vec<Queue>, StoreError> {

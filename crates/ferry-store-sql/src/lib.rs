@@ -16,6 +16,7 @@
 //! is on disk before `apply` returns; Postgres commits are durable by default.
 
 mod bulk;
+mod cache;
 mod engine;
 mod queue;
 mod rows;

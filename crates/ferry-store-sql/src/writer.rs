@@ -9,8 +9,10 @@ use ferry_types::{AccountId, Timestamp};
 use sqlx::{AnyPool, Connection};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cache::ReadCache;
 use crate::engine::{Engine, engine_err};
 use crate::queue;
+use std::sync::Arc;
 
 /// The most jobs one commit takes.
 const MAX_GROUP: usize = 256;
@@ -51,9 +53,9 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer task on `pool`.
-    pub(crate) fn start(engine: Engine, pool: AnyPool) -> Self {
+    pub(crate) fn start(engine: Engine, pool: AnyPool, cache: Arc<ReadCache>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_BOUND);
-        let task = tokio::spawn(run(engine, pool, rx));
+        let task = tokio::spawn(run(engine, pool, rx, cache));
         Writer {
             jobs: std::sync::Mutex::new(Some(tx)),
             task: tokio::sync::Mutex::new(Some(task)),
@@ -92,16 +94,25 @@ impl Writer {
     }
 }
 
-async fn run(engine: Engine, pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+async fn run(engine: Engine, pool: AnyPool, mut rx: mpsc::Receiver<Job>, cache: Arc<ReadCache>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        commit(engine, &pool, std::mem::take(&mut group)).await;
+        commit(engine, &pool, std::mem::take(&mut group), &cache).await;
     }
 }
 
-async fn commit(engine: Engine, pool: &AnyPool, jobs: Vec<Job>) {
+async fn commit(engine: Engine, pool: &AnyPool, jobs: Vec<Job>, cache: &ReadCache) {
     let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
-    let results = match commit_ops(engine, pool, ops).await {
+    // Before anyone hears of the commit, so their next read sees it. (Also
+    // when the commit fails: the cache is only ever emptied too often.)
+    let invalidates = ops
+        .iter()
+        .any(|op| matches!(op, Op::Apply(b) if ReadCache::changes(&b.0)));
+    let outcome = commit_ops(engine, pool, ops).await;
+    if invalidates {
+        cache.invalidate();
+    }
+    let results = match outcome {
         Ok(results) => results,
         Err(e) => replies.iter().map(|_| Err(e.clone())).collect(),
     };
@@ -121,19 +132,42 @@ async fn commit_ops(
     // First without savepoints (two statements less per job): nearly every
     // group has no failing job. If one fails, the whole transaction is
     // rolled back and the group runs again with a savepoint per job.
+    //
+    // The jobs of a group were submitted concurrently (none waits for
+    // another's answer), so any order is a valid serial order: all plain
+    // writes go first as one batch, so runs of sends, deletes and audit
+    // records from different requests share statements too.
     {
         let mut tx = pool.begin().await.map_err(engine_err)?;
-        let mut results = Vec::with_capacity(ops.len());
-        let mut failed = None;
-        for op in &ops {
-            match run_op(engine, &mut tx, op.clone()).await {
-                Ok(done) => results.push(Ok(done)),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+        let mut results: Vec<Option<Result<Done, StoreError>>> = ops.iter().map(|_| None).collect();
+        let mut merged = WriteBatch::new();
+        for (i, op) in ops.iter().enumerate() {
+            if let Op::Apply(batch) = op {
+                merged.0.extend(batch.0.iter().cloned());
+                results[i] = Some(Ok(Done::Applied));
             }
         }
+        let mut failed = if merged.0.is_empty() {
+            None
+        } else {
+            run_op(engine, &mut tx, Op::Apply(merged)).await.err()
+        };
+        for (i, op) in ops.iter().enumerate() {
+            if failed.is_some() {
+                break;
+            }
+            if results[i].is_some() {
+                continue;
+            }
+            match run_op(engine, &mut tx, op.clone()).await {
+                Ok(done) => results[i] = Some(Ok(done)),
+                Err(e) => failed = Some(e),
+            }
+        }
+        let results: Vec<Result<Done, StoreError>> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::Engine("job not run".into()))))
+            .collect();
         match failed {
             None => {
                 tx.commit().await.map_err(engine_err)?;
