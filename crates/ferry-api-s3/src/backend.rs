@@ -1,0 +1,199 @@
+//! The calls the adapter makes into ferry-core, as one object-safe trait.
+//!
+//! [`Ferry`] implements it by forwarding to `ferry_core::s3`. The trait is
+//! the seam that lets the wire tests of this crate run against a small fake
+//! without a store, and keeps the generic `put_object` of the core behind one
+//! boxed stream type.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use ferry_core::{CoreError, RequestContext};
+use futures::stream::BoxStream;
+
+pub use self::contract::*;
+
+/// The body of a `PutObject`, as the core reads it. An error item means the
+/// client's bytes failed (bad payload hash, broken chunk signature, early
+/// end): the core must store nothing.
+pub type BodyStream = BoxStream<'static, Result<Bytes, BodyError>>;
+
+/// Why a request body failed while streaming: S3's code and status, so
+/// the adapter can answer with them whatever the core makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    /// S3's error code (`XAmzContentSHA256Mismatch`, `IncompleteBody`).
+    pub code: String,
+    /// The HTTP status S3 answers with.
+    pub status: u16,
+    /// The message for the client.
+    pub message: String,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// ferry-core's S3 operations, one method each.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// The caller's buckets.
+    async fn list_buckets(&self, ctx: &RequestContext) -> Result<Vec<BucketInfo>, CoreError>;
+    /// Creates a bucket in `region`.
+    async fn create_bucket(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        region: &str,
+    ) -> Result<(), CoreError>;
+    /// The bucket, if it exists and the caller may see it.
+    async fn head_bucket(&self, ctx: &RequestContext, name: &str) -> Result<BucketInfo, CoreError>;
+    /// Deletes an empty bucket.
+    async fn delete_bucket(&self, ctx: &RequestContext, name: &str) -> Result<(), CoreError>;
+    /// The bucket's region.
+    async fn get_bucket_location(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<String, CoreError>;
+    /// Sets the bucket policy (JSON text).
+    async fn put_bucket_policy(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), CoreError>;
+    /// The bucket policy (JSON text).
+    async fn get_bucket_policy(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<String, CoreError>;
+    /// Removes the bucket policy.
+    async fn delete_bucket_policy(&self, ctx: &RequestContext, name: &str)
+    -> Result<(), CoreError>;
+    /// Stores an object; returns its (quoted) ETag.
+    async fn put_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+        body: BodyStream,
+    ) -> Result<String, CoreError>;
+    /// Reads an object (or a range of it).
+    async fn get_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: GetRequest,
+    ) -> Result<GetOutcome, CoreError>;
+    /// An object's metadata.
+    async fn head_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: GetRequest,
+    ) -> Result<ObjectInfo, CoreError>;
+    /// Deletes an object (absent objects are not an error).
+    async fn delete_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), CoreError>;
+    /// One page of a bucket's keys.
+    async fn list_objects(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        req: ListRequest,
+    ) -> Result<ListOutcome, CoreError>;
+}
+
+/// The types of `ferry_core::s3`, mirrored until that module lands.
+mod contract {
+    use bytes::Bytes;
+    use ferry_core::CoreError;
+    use ferry_types::Timestamp;
+    use futures::stream::BoxStream;
+
+    /// Headers stored with an object.
+    #[derive(Debug, Clone, Default)]
+    pub struct ObjectHeaders {
+        pub content_type: Option<String>,
+        pub content_encoding: Option<String>,
+        pub content_disposition: Option<String>,
+        pub content_language: Option<String>,
+        pub cache_control: Option<String>,
+        pub expires: Option<String>,
+        pub metadata: Vec<(String, String)>,
+        pub content_md5: Option<String>,
+    }
+
+    /// A bucket.
+    #[derive(Debug, Clone)]
+    pub struct BucketInfo {
+        pub name: String,
+        pub region: String,
+        pub created_at: Timestamp,
+    }
+
+    /// An object's metadata.
+    #[derive(Debug, Clone)]
+    pub struct ObjectInfo {
+        pub key: String,
+        pub size: u64,
+        pub etag: String,
+        pub last_modified: Timestamp,
+        pub headers: ObjectHeaders,
+    }
+
+    /// A byte range of a GET.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ByteRange {
+        FromTo(u64, u64),
+        From(u64),
+        Suffix(u64),
+    }
+
+    /// What a GET asks for.
+    #[derive(Debug, Clone, Default)]
+    pub struct GetRequest {
+        pub range: Option<ByteRange>,
+        pub if_match: Option<String>,
+        pub if_none_match: Option<String>,
+        pub if_modified_since: Option<Timestamp>,
+        pub if_unmodified_since: Option<Timestamp>,
+    }
+
+    /// A GET's answer.
+    pub struct GetOutcome {
+        pub info: ObjectInfo,
+        pub range: Option<(u64, u64)>,
+        pub body: BoxStream<'static, Result<Bytes, CoreError>>,
+    }
+
+    /// What a listing asks for.
+    #[derive(Debug, Clone, Default)]
+    pub struct ListRequest {
+        pub prefix: String,
+        pub delimiter: Option<String>,
+        pub max_keys: usize,
+        pub after: Option<String>,
+    }
+
+    /// One page of a listing.
+    #[derive(Debug, Clone, Default)]
+    pub struct ListOutcome {
+        pub objects: Vec<ObjectInfo>,
+        pub common_prefixes: Vec<String>,
+        pub is_truncated: bool,
+        pub next_after: Option<String>,
+    }
+}

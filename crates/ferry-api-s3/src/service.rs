@@ -1,0 +1,144 @@
+//! The front door's view of S3: a [`RestService`] that runs each request
+//! through s3s and labels the answer for the audit trail.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use ferry_http::{
+    ApiError, RestAudit, RestBody, RestCaller, RestResponse, RestService, s3_error_response,
+};
+use http::{Method, StatusCode};
+use s3s::service::S3ServiceBuilder;
+
+use crate::audit::AuditSlot;
+use crate::backend::Backend;
+use crate::host::FerryHost;
+use crate::ops::FerryS3;
+
+/// S3 on Ferry: register with `FrontDoor::with_rest`.
+pub struct S3Service {
+    s3s: s3s::service::S3Service,
+}
+
+impl S3Service {
+    /// S3 over any [`Backend`] (ferry-core's `Ferry`; tests use a fake),
+    /// with virtual hosts under `domains` (`BUCKET.<domain>`); other hosts
+    /// are path style.
+    pub fn with_backend(backend: Arc<dyn Backend>, domains: Vec<String>) -> Self {
+        // No `S3Auth` and no `S3Access`: the front door authenticated the
+        // request and ferry-core authorizes each operation.
+        let mut builder = S3ServiceBuilder::new(FerryS3::new(backend));
+        builder.set_host(FerryHost::new(domains));
+        S3Service {
+            s3s: builder.build(),
+        }
+    }
+}
+
+#[async_trait]
+impl RestService for S3Service {
+    fn signing_name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn event_source(&self) -> &'static str {
+        "s3.amazonaws.com"
+    }
+
+    async fn call(&self, caller: RestCaller, req: http::Request<RestBody>) -> RestResponse {
+        let method = req.method().clone();
+        let hint = operation_hint(&req);
+        let slot = AuditSlot::default();
+        let (mut parts, body) = req.into_parts();
+        // The RequestContext (authenticated callers) is already among the
+        // extensions; the slot joins it, and s3s hands both to the operation.
+        parts.extensions.insert(slot.clone());
+        let req = http::Request::from_parts(parts, s3s::Body::http_body_unsync(body));
+        let resp = match self.s3s.call(req).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                // s3s renders its own errors as responses; an Err here is a
+                // failure to render one.
+                tracing::error!(error = ?e, "s3s failed to answer");
+                let error = ApiError::new(
+                    500,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                );
+                let mut resp = s3_error_response(&method, &error, caller.request_id());
+                resp.extensions_mut().insert(RestAudit {
+                    event_name: hint,
+                    error_code: Some(error.code),
+                    ..Default::default()
+                });
+                return resp;
+            }
+        };
+        let (mut parts, body) = resp.into_parts();
+        let audit = match slot.take() {
+            Some(a) => a,
+            // s3s answered before any operation here ran (an unknown or
+            // unimplemented operation, a malformed request).
+            None => RestAudit {
+                event_name: hint,
+                read_only: method == Method::GET || method == Method::HEAD,
+                error_code: (parts.status.as_u16() >= 400)
+                    .then(|| body.bytes().and_then(|b| error_code(&b)))
+                    .flatten(),
+                ..Default::default()
+            },
+        };
+        // A ranged HEAD answers 206 like the GET it describes (s3s always
+        // says 200 for HEAD).
+        if method == Method::HEAD
+            && parts.status == StatusCode::OK
+            && parts.headers.contains_key(http::header::CONTENT_RANGE)
+        {
+            parts.status = StatusCode::PARTIAL_CONTENT;
+        }
+        let body = if parts.status == StatusCode::NOT_MODIFIED {
+            // 304 carries no body (s3s renders its error document).
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            parts.headers.remove(http::header::CONTENT_TYPE);
+            Body::empty()
+        } else {
+            Body::new(body)
+        };
+        let mut resp = http::Response::from_parts(parts, body);
+        resp.extensions_mut().insert(audit);
+        resp
+    }
+}
+
+/// The `<Code>` of an S3 error document.
+fn error_code(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = text.get(start..)?.find("</Code>")? + start;
+    text.get(start..end).map(str::to_string)
+}
+
+/// A guess at the operation from the method and whether a bucket and key
+/// are named, for requests s3s answered before any operation ran.
+fn operation_hint<B>(req: &http::Request<B>) -> String {
+    let path = req.uri().path().trim_start_matches('/');
+    let (bucket, key) = match path.split_once('/') {
+        Some((_, k)) => (true, !k.is_empty()),
+        None => (!path.is_empty(), false),
+    };
+    let op = match (req.method().as_str(), bucket, key) {
+        ("GET", false, _) => "ListBuckets",
+        ("GET", true, false) => "ListObjects",
+        ("GET", true, true) => "GetObject",
+        ("HEAD", _, false) => "HeadBucket",
+        ("HEAD", _, true) => "HeadObject",
+        ("PUT", _, false) => "CreateBucket",
+        ("PUT", _, true) => "PutObject",
+        ("DELETE", _, false) => "DeleteBucket",
+        ("DELETE", _, true) => "DeleteObject",
+        ("POST", _, _) => "PostObject",
+        _ => "unknown",
+    };
+    op.to_string()
+}

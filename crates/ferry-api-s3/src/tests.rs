@@ -1,0 +1,557 @@
+//! The adapter on the wire, against a small in-memory fake of the core:
+//! routing (path style and virtual hosts), headers both ways, ranges,
+//! listings and their tokens, error mapping and the audit labels.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::Utc;
+use ferry_core::{CoreError, IdentityKind, Principal, RequestContext};
+use ferry_http::{AnonymousRequest, RestAudit, RestBody, RestCaller, RestResponse, RestService};
+use ferry_types::AccountId;
+use futures::StreamExt;
+use http_body_util::BodyExt;
+
+use crate::backend::*;
+use crate::service::S3Service;
+
+#[derive(Default)]
+struct Fake {
+    buckets: Mutex<BTreeSet<String>>,
+    objects: Mutex<BTreeMap<(String, String), (Bytes, ObjectHeaders)>>,
+}
+
+impl Fake {
+    fn info(key: &str, bytes: &Bytes, headers: &ObjectHeaders) -> ObjectInfo {
+        ObjectInfo {
+            key: key.to_string(),
+            size: bytes.len() as u64,
+            etag: "\"abc123\"".into(),
+            last_modified: Utc::now(),
+            headers: headers.clone(),
+        }
+    }
+
+    fn bucket(&self, name: &str) -> Result<(), CoreError> {
+        if self.buckets.lock().unwrap().contains(name) {
+            Ok(())
+        } else {
+            Err(CoreError::not_found(
+                "NoSuchBucket",
+                "The specified bucket does not exist",
+            ))
+        }
+    }
+
+    fn object(&self, bucket: &str, key: &str) -> Result<(Bytes, ObjectHeaders), CoreError> {
+        self.bucket(bucket)?;
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+            .ok_or_else(|| CoreError::not_found("NoSuchKey", "The specified key does not exist."))
+    }
+}
+
+#[async_trait]
+impl Backend for Fake {
+    async fn list_buckets(&self, _: &RequestContext) -> Result<Vec<BucketInfo>, CoreError> {
+        Ok(self
+            .buckets
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| BucketInfo {
+                name: n.clone(),
+                region: "us-east-1".into(),
+                created_at: Utc::now(),
+            })
+            .collect())
+    }
+    async fn create_bucket(
+        &self,
+        _: &RequestContext,
+        name: &str,
+        _: &str,
+    ) -> Result<(), CoreError> {
+        self.buckets.lock().unwrap().insert(name.to_string());
+        Ok(())
+    }
+    async fn head_bucket(&self, _: &RequestContext, name: &str) -> Result<BucketInfo, CoreError> {
+        self.bucket(name)?;
+        Ok(BucketInfo {
+            name: name.into(),
+            region: "eu-west-1".into(),
+            created_at: Utc::now(),
+        })
+    }
+    async fn delete_bucket(&self, _: &RequestContext, name: &str) -> Result<(), CoreError> {
+        self.bucket(name)
+    }
+    async fn get_bucket_location(
+        &self,
+        _: &RequestContext,
+        name: &str,
+    ) -> Result<String, CoreError> {
+        self.bucket(name)?;
+        Ok("us-east-1".into())
+    }
+    async fn put_bucket_policy(
+        &self,
+        _: &RequestContext,
+        _: &str,
+        _: &str,
+    ) -> Result<(), CoreError> {
+        Ok(())
+    }
+    async fn get_bucket_policy(&self, _: &RequestContext, _: &str) -> Result<String, CoreError> {
+        Err(CoreError::not_found(
+            "NoSuchBucketPolicy",
+            "The bucket policy does not exist",
+        ))
+    }
+    async fn delete_bucket_policy(&self, _: &RequestContext, _: &str) -> Result<(), CoreError> {
+        Ok(())
+    }
+    async fn put_object(
+        &self,
+        _: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+        mut body: BodyStream,
+    ) -> Result<String, CoreError> {
+        self.bucket(bucket)?;
+        let mut all = Vec::new();
+        while let Some(piece) = body.next().await {
+            let piece = piece.map_err(|e| CoreError::invalid("IncompleteBody", e.to_string()))?;
+            all.extend_from_slice(&piece);
+        }
+        self.objects
+            .lock()
+            .unwrap()
+            .insert((bucket.into(), key.into()), (Bytes::from(all), headers));
+        Ok("\"abc123\"".into())
+    }
+    async fn get_object(
+        &self,
+        _: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: GetRequest,
+    ) -> Result<GetOutcome, CoreError> {
+        let (bytes, headers) = self.object(bucket, key)?;
+        if req.if_none_match.as_deref() == Some("\"abc123\"") {
+            return Err(CoreError::invalid("NotModified", "Not Modified"));
+        }
+        let size = bytes.len() as u64;
+        let range = match req.range {
+            None => None,
+            Some(ByteRange::FromTo(a, b)) if a < size => Some((a, b.min(size - 1))),
+            Some(ByteRange::From(a)) if a < size => Some((a, size - 1)),
+            Some(ByteRange::Suffix(n)) if n > 0 => Some((size.saturating_sub(n), size - 1)),
+            Some(_) => {
+                return Err(CoreError::invalid(
+                    "InvalidRange",
+                    "The requested range is not satisfiable",
+                ));
+            }
+        };
+        let part = match range {
+            Some((a, b)) => bytes.slice(a as usize..=b as usize),
+            None => bytes.clone(),
+        };
+        Ok(GetOutcome {
+            info: Self::info(key, &bytes, &headers),
+            range,
+            body: futures::stream::iter([Ok(part)]).boxed(),
+        })
+    }
+    async fn head_object(
+        &self,
+        _: &RequestContext,
+        bucket: &str,
+        key: &str,
+        _: GetRequest,
+    ) -> Result<ObjectInfo, CoreError> {
+        let (bytes, headers) = self.object(bucket, key)?;
+        Ok(Self::info(key, &bytes, &headers))
+    }
+    async fn delete_object(
+        &self,
+        _: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), CoreError> {
+        self.bucket(bucket)?;
+        self.objects
+            .lock()
+            .unwrap()
+            .remove(&(bucket.into(), key.into()));
+        Ok(())
+    }
+    async fn list_objects(
+        &self,
+        _: &RequestContext,
+        bucket: &str,
+        req: ListRequest,
+    ) -> Result<ListOutcome, CoreError> {
+        self.bucket(bucket)?;
+        let objects = self.objects.lock().unwrap();
+        let mut out = ListOutcome::default();
+        for ((b, k), (bytes, h)) in objects.iter() {
+            if b != bucket
+                || !k.starts_with(&req.prefix)
+                || req.after.as_ref().is_some_and(|a| k <= a)
+            {
+                continue;
+            }
+            if out.objects.len() == req.max_keys {
+                out.is_truncated = true;
+                break;
+            }
+            out.next_after = Some(k.clone());
+            out.objects.push(Self::info(k, bytes, h));
+        }
+        if !out.is_truncated {
+            out.next_after = None;
+        }
+        Ok(out)
+    }
+}
+
+fn ctx() -> RequestContext {
+    let account: AccountId = "123456789012".parse().unwrap();
+    RequestContext {
+        request_id: "req-1".into(),
+        principal: Principal {
+            account,
+            kind: IdentityKind::Root,
+            arn: "arn:aws:iam::123456789012:root".into(),
+            user_id: "123456789012".into(),
+            access_key_id: "AKIDEXAMPLE".into(),
+        },
+        region: "us-east-1".into(),
+        source_ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+        secure_transport: false,
+        time: Utc::now(),
+        decision: Default::default(),
+    }
+}
+
+fn service() -> S3Service {
+    S3Service::with_backend(Arc::new(Fake::default()), vec!["localhost".into()])
+}
+
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: String,
+    audit: RestAudit,
+}
+
+async fn send(
+    s3: &S3Service,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &'static [u8],
+) -> Answer {
+    send_as(s3, Some(ctx()), method, uri, headers, body).await
+}
+
+async fn send_as(
+    s3: &S3Service,
+    caller: Option<RequestContext>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &'static [u8],
+) -> Answer {
+    let mut req = http::Request::builder().method(method).uri(uri);
+    let mut has_host = false;
+    for (k, v) in headers {
+        has_host |= k.eq_ignore_ascii_case("host");
+        req = req.header(*k, *v);
+    }
+    if !has_host {
+        req = req.header("host", "127.0.0.1:4566");
+    }
+    req = req.header("content-length", body.len().to_string());
+    let mut req = req
+        .body(RestBody::from_bytes(Bytes::from_static(body)))
+        .unwrap();
+    let caller = match caller {
+        Some(c) => {
+            req.extensions_mut().insert(c.clone());
+            RestCaller::Authenticated(c)
+        }
+        None => RestCaller::Anonymous(AnonymousRequest {
+            request_id: "anon-1".into(),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            time: Utc::now(),
+        }),
+    };
+    let resp: RestResponse = s3.call(caller, req).await;
+    let (mut parts, body) = resp.into_parts();
+    let audit = parts
+        .extensions
+        .remove::<RestAudit>()
+        .expect("every answer carries a RestAudit");
+    let bytes = body.collect().await.unwrap().to_bytes();
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        audit,
+    }
+}
+
+fn header<'a>(a: &'a Answer, name: &str) -> &'a str {
+    a.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn objects_round_trip_with_headers_metadata_and_ranges() {
+    let s3 = service();
+    let a = send(&s3, "PUT", "/photos", &[], b"").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.audit.event_name, "CreateBucket");
+    assert_eq!(a.audit.error_code, None);
+
+    let a = send(
+        &s3,
+        "PUT",
+        "/photos/cats/tom.txt",
+        &[
+            ("content-type", "text/plain"),
+            ("x-amz-meta-Color", "grey"),
+            ("cache-control", "no-cache"),
+            ("expires", "Wed, 21 Oct 2015 07:28:00 GMT"),
+        ],
+        b"hello, world",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(header(&a, "etag"), "\"abc123\"");
+    assert_eq!(a.audit.event_name, "PutObject");
+    assert!(!a.audit.read_only);
+
+    let a = send(&s3, "GET", "/photos/cats/tom.txt", &[], b"").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, "hello, world");
+    assert_eq!(header(&a, "content-type"), "text/plain");
+    assert_eq!(header(&a, "x-amz-meta-color"), "grey");
+    assert_eq!(header(&a, "cache-control"), "no-cache");
+    assert_eq!(header(&a, "expires"), "Wed, 21 Oct 2015 07:28:00 GMT");
+    assert_eq!(header(&a, "content-length"), "12");
+    assert_eq!(a.audit.event_name, "GetObject");
+    assert!(a.audit.read_only);
+
+    let a = send(
+        &s3,
+        "GET",
+        "/photos/cats/tom.txt",
+        &[("range", "bytes=0-4")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 206);
+    assert_eq!(a.body, "hello");
+    assert_eq!(header(&a, "content-range"), "bytes 0-4/12");
+
+    let a = send(
+        &s3,
+        "GET",
+        "/photos/cats/tom.txt",
+        &[("range", "bytes=-5")],
+        b"",
+    )
+    .await;
+    assert_eq!((a.status, a.body.as_str()), (206, "world"));
+
+    let a = send(
+        &s3,
+        "GET",
+        "/photos/cats/tom.txt",
+        &[("range", "bytes=50-")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 416);
+    assert!(a.body.contains("<Code>InvalidRange</Code>"), "{}", a.body);
+    assert_eq!(a.audit.error_code.as_deref(), Some("InvalidRange"));
+
+    // response-* overrides (s3s lays them over the stored headers).
+    let a = send(
+        &s3,
+        "GET",
+        "/photos/cats/tom.txt?response-content-type=application%2Fjson&response-cache-control=max-age%3D5",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(header(&a, "content-type"), "application/json");
+    assert_eq!(header(&a, "cache-control"), "max-age=5");
+
+    let a = send(
+        &s3,
+        "HEAD",
+        "/photos/cats/tom.txt",
+        &[("range", "bytes=1-2")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 206);
+    assert_eq!(header(&a, "content-range"), "bytes 1-2/12");
+    assert_eq!(header(&a, "content-length"), "2");
+    assert_eq!(a.audit.event_name, "HeadObject");
+
+    let a = send(
+        &s3,
+        "GET",
+        "/photos/cats/tom.txt",
+        &[("if-none-match", "\"abc123\"")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 304);
+    assert_eq!(a.body, "");
+    assert_eq!(a.audit.error_code.as_deref(), Some("NotModified"));
+
+    let a = send(&s3, "DELETE", "/photos/cats/tom.txt", &[], b"").await;
+    assert_eq!(a.status, 204);
+    let a = send(&s3, "GET", "/photos/cats/tom.txt", &[], b"").await;
+    assert_eq!(a.status, 404);
+    assert!(a.body.contains("<Code>NoSuchKey</Code>"));
+    assert_eq!(a.audit.error_code.as_deref(), Some("NoSuchKey"));
+    assert_eq!(a.audit.event_name, "GetObject");
+}
+
+#[tokio::test]
+async fn virtual_hosts_name_the_bucket() {
+    let s3 = service();
+    send(&s3, "PUT", "/site", &[], b"").await;
+    let a = send(
+        &s3,
+        "PUT",
+        "/index.html",
+        &[("host", "site.localhost:4566")],
+        b"<h1>hi</h1>",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = send(&s3, "GET", "/site/index.html", &[], b"").await;
+    assert_eq!(a.body, "<h1>hi</h1>");
+    let a = send(&s3, "HEAD", "/", &[("host", "site.localhost")], b"").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(header(&a, "x-amz-bucket-region"), "eu-west-1");
+    assert_eq!(a.audit.event_name, "HeadBucket");
+    let a = send(&s3, "GET", "/", &[("host", "localhost:4566")], b"").await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("<Name>site</Name>"), "{}", a.body);
+    assert_eq!(a.audit.event_name, "ListBuckets");
+}
+
+#[tokio::test]
+async fn list_v2_pages_with_opaque_tokens_and_url_encoding() {
+    let s3 = service();
+    send(&s3, "PUT", "/bkt", &[], b"").await;
+    for k in ["a%20one", "b", "c", "d"] {
+        send(&s3, "PUT", &format!("/bkt/{k}"), &[], b"x").await;
+    }
+    let a = send(
+        &s3,
+        "GET",
+        "/bkt?list-type=2&max-keys=2&encoding-type=url",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.audit.event_name, "ListObjectsV2");
+    assert!(a.body.contains("<Key>a%20one</Key>"), "{}", a.body);
+    assert!(a.body.contains("<KeyCount>2</KeyCount>"));
+    assert!(a.body.contains("<IsTruncated>true</IsTruncated>"));
+    let token = a
+        .body
+        .split("<NextContinuationToken>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("a next token")
+        .to_string();
+    assert!(!token.contains('b'), "the token is opaque: {token}");
+    let a = send(
+        &s3,
+        "GET",
+        &format!("/bkt?list-type=2&max-keys=2&continuation-token={token}"),
+        &[],
+        b"",
+    )
+    .await;
+    assert!(
+        a.body.contains("<Key>c</Key>") && a.body.contains("<Key>d</Key>"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<IsTruncated>false</IsTruncated>"));
+    assert!(!a.body.contains("NextContinuationToken"));
+
+    let a = send(
+        &s3,
+        "GET",
+        "/bkt?list-type=2&continuation-token=bogus!",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("<Code>InvalidArgument</Code>"));
+
+    let a = send(&s3, "GET", "/bkt?list-type=2&start-after=c", &[], b"").await;
+    assert!(
+        a.body.contains("<Key>d</Key>") && !a.body.contains("<Key>c</Key>"),
+        "{}",
+        a.body
+    );
+
+    // v1 with a marker.
+    let a = send(&s3, "GET", "/bkt?marker=b&max-keys=1", &[], b"").await;
+    assert_eq!(a.audit.event_name, "ListObjects");
+    assert!(a.body.contains("<Key>c</Key>"), "{}", a.body);
+    assert!(a.body.contains("<NextMarker>c</NextMarker>"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_refused() {
+    let s3 = service();
+    send(&s3, "PUT", "/bkt", &[], b"").await;
+    let a = send_as(&s3, None, "GET", "/bkt", &[], b"").await;
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains("<Code>AccessDenied</Code>"));
+    assert_eq!(a.audit.event_name, "ListObjects");
+    assert_eq!(a.audit.error_code.as_deref(), Some("AccessDenied"));
+}
+
+#[tokio::test]
+async fn unimplemented_operations_say_so() {
+    let s3 = service();
+    let a = send(&s3, "GET", "/bkt?acl", &[], b"").await;
+    assert_eq!(a.status, 501, "{}", a.body);
+    assert_eq!(a.audit.error_code.as_deref(), Some("NotImplemented"));
+    assert_eq!(a.audit.event_name, "ListObjects");
+    let a = send(&s3, "GET", "/bkt?policy", &[], b"").await;
+    assert_eq!(a.status, 404);
+    assert_eq!(a.audit.event_name, "GetBucketPolicy");
+    assert_eq!(a.audit.error_code.as_deref(), Some("NoSuchBucketPolicy"));
+}
