@@ -12,6 +12,8 @@ pub struct FerryOptions {
     pub clock: Arc<dyn Clock>,
     /// How many audit records may wait for the writer before requests wait.
     pub audit_queue: usize,
+    /// Where object bytes live (S3); without it, object operations fail.
+    pub blobs: Option<ferry_blob::Blobs>,
 }
 
 impl Default for FerryOptions {
@@ -19,6 +21,7 @@ impl Default for FerryOptions {
         FerryOptions {
             clock: Arc::new(SystemClock),
             audit_queue: 65_536,
+            blobs: None,
         }
     }
 }
@@ -32,6 +35,7 @@ pub struct Ferry {
     management: OnceLock<AccountId>,
     token_key: OnceLock<Vec<u8>>,
     pub(crate) queues: crate::queue::QueueState,
+    pub(crate) blobs: Option<ferry_blob::Blobs>,
 }
 
 impl Ferry {
@@ -45,6 +49,7 @@ impl Ferry {
             management: OnceLock::new(),
             token_key: OnceLock::new(),
             queues: Default::default(),
+            blobs: opts.blobs,
         });
         (ferry, writer)
     }

@@ -25,6 +25,7 @@ pub mod iam;
 pub mod identity;
 pub mod orgs;
 pub mod queue;
+pub mod s3;
 pub mod sts;
 
 pub use context::{DecisionSlot, RequestContext};

@@ -9,11 +9,13 @@
 //!
 //! Depends on ferry-core (clock, domain) and the ferry-store traits.
 
+mod blob_gc;
 mod expiry;
 mod relay;
 mod sweep;
 mod worker;
 
+pub use blob_gc::BlobCollector;
 pub use expiry::MessageExpiry;
 pub use relay::{Deliver, Delivery, OutboxRelay, RetryPolicy};
 pub use sweep::BlobSweeper;

@@ -96,6 +96,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Duration::from_millis(200),
         workers_stop.clone(),
     ));
+    let collector = ferry_workers::BlobCollector::new(
+        ferry.placement().clone(),
+        blobs.clone(),
+        Arc::new(ferry_core::clock::SystemClock),
+    );
+    let collect_task = tokio::spawn(ferry_workers::run(
+        collector,
+        Duration::from_secs(30),
+        workers_stop.clone(),
+    ));
     let sweeper = ferry_workers::BlobSweeper::new(
         ferry.placement().clone(),
         blobs,
@@ -147,6 +157,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = relay_task.await;
     let _ = sweep_task.await;
     let _ = expiry_task.await;
+    let _ = collect_task.await;
     ferry.placement().close().await;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -52,7 +52,14 @@ pub async fn open_placement(settings: &Settings) -> anyhow::Result<Arc<Placement
 
 pub async fn open_ferry(settings: &Settings) -> anyhow::Result<(Arc<Ferry>, AuditWriter)> {
     let placement = open_placement(settings).await?;
-    Ok(Ferry::new(placement, FerryOptions::default()))
+    let blobs = open_blobs(settings).context("opening the blob store")?;
+    Ok(Ferry::new(
+        placement,
+        FerryOptions {
+            blobs: Some(blobs),
+            ..FerryOptions::default()
+        },
+    ))
 }
 
 /// Operator credentials as written to `<data-dir>/operator.json`.

@@ -11,6 +11,8 @@ use ferry_store::{MemoryFactory, MemoryStore, Placement};
 use ferry_types::Tier;
 
 pub struct World {
+    /// Holds the blob directory for the world's lifetime.
+    pub dir: tempfile::TempDir,
     pub ferry: Arc<Ferry>,
     pub clock: Arc<ManualClock>,
     pub vendor: Principal,
@@ -45,10 +47,12 @@ pub async fn world() -> World {
         Arc::new(MemoryFactory),
     ));
     let clock = Arc::new(ManualClock::new(Utc::now()));
+    let dir = tempfile::tempdir().expect("temp dir");
     let (ferry, _audit) = Ferry::new(
         placement,
         FerryOptions {
             clock: clock.clone(),
+            blobs: Some(ferry_blob::Blobs::local(dir.path()).expect("blobs")),
             ..Default::default()
         },
     );
@@ -64,6 +68,7 @@ pub async fn world() -> World {
     let vendor = principal(&ferry, &v.access_key_id).await;
     let customer = principal(&ferry, &c.access_key_id).await;
     World {
+        dir,
         ferry,
         clock,
         vendor,

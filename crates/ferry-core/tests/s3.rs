@@ -1,0 +1,365 @@
+//! S3 buckets and objects in the domain: names across accounts, streaming
+//! puts and ranged gets, conditional reads, listing with delimiters, bucket
+//! policies across accounts, and blobs swept once nothing points at them.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use bytes::Bytes;
+use ferry_core::CoreError;
+use ferry_core::s3::{ByteRange, GetRequest, ListRequest, ObjectHeaders};
+use futures::StreamExt;
+
+mod common;
+use common::{World, ctx, world};
+
+fn body(
+    data: &[u8],
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin + 'static {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = data
+        .chunks(7)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    futures::stream::iter(chunks)
+}
+
+async fn read_all(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    req: GetRequest,
+) -> Result<(Vec<u8>, Option<(u64, u64)>), CoreError> {
+    let got = w
+        .ferry
+        .get_object(&ctx(&w.ferry, &w.vendor), bucket, key, req)
+        .await?;
+    let range = got.range;
+    let mut out = Vec::new();
+    let mut s = got.body;
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok((out, range))
+}
+
+#[tokio::test]
+async fn objects_round_trip_with_ranges_and_conditions() {
+    let w = world().await;
+    let f = &w.ferry;
+    let c = ctx(f, &w.vendor);
+    f.create_bucket(&c, "vendor-data", "us-east-1")
+        .await
+        .unwrap();
+    let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let headers = ObjectHeaders {
+        content_type: Some("application/octet-stream".into()),
+        metadata: vec![("owner".into(), "vendor".into())],
+        ..Default::default()
+    };
+    let etag = f
+        .put_object(&c, "vendor-data", "a/b.bin", headers, body(&data))
+        .await
+        .unwrap();
+    assert_eq!(etag, format!("\"{}\"", ferry_core::queue::md5_hex(&data)));
+    let (all, range) = read_all(&w, "vendor-data", "a/b.bin", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(all, data);
+    assert_eq!(range, None);
+    let (part, range) = read_all(
+        &w,
+        "vendor-data",
+        "a/b.bin",
+        GetRequest {
+            range: Some(ByteRange::FromTo(10, 19)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(part, &data[10..20]);
+    assert_eq!(range, Some((10, 19)));
+    let (tail, _) = read_all(
+        &w,
+        "vendor-data",
+        "a/b.bin",
+        GetRequest {
+            range: Some(ByteRange::Suffix(5)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(tail, &data[995..]);
+    let err = read_all(
+        &w,
+        "vendor-data",
+        "a/b.bin",
+        GetRequest {
+            range: Some(ByteRange::From(1000)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "InvalidRange");
+    let info = f
+        .head_object(&c, "vendor-data", "a/b.bin", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(info.size, 1000);
+    assert_eq!(
+        info.headers.metadata,
+        [("owner".to_string(), "vendor".to_string())]
+    );
+    let err = f
+        .head_object(
+            &c,
+            "vendor-data",
+            "a/b.bin",
+            GetRequest {
+                if_none_match: Some(etag.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "NotModified");
+    let err = f
+        .head_object(
+            &c,
+            "vendor-data",
+            "a/b.bin",
+            GetRequest {
+                if_match: Some("\"other\"".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "PreconditionFailed");
+    // A wrong Content-MD5 stores nothing.
+    let bad = ObjectHeaders {
+        content_md5: Some("AAAAAAAAAAAAAAAAAAAAAA==".into()),
+        ..Default::default()
+    };
+    let err = f
+        .put_object(&c, "vendor-data", "a/b.bin", bad, body(b"other"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "BadDigest");
+    let (still, _) = read_all(&w, "vendor-data", "a/b.bin", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(still, data);
+    // A body that fails midway stores nothing either.
+    let failing = futures::stream::iter(vec![
+        Ok(Bytes::from_static(b"half")),
+        Err(CoreError::invalid("IncompleteBody", "the client went away")),
+    ]);
+    let err = f
+        .put_object(
+            &c,
+            "vendor-data",
+            "a/b.bin",
+            ObjectHeaders::default(),
+            failing,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "IncompleteBody");
+    let (still, _) = read_all(&w, "vendor-data", "a/b.bin", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(still, data);
+    // Bucket deletion waits for the objects to go.
+    let err = f.delete_bucket(&c, "vendor-data").await.unwrap_err();
+    assert_eq!(err.code(), "BucketNotEmpty");
+    f.delete_object(&c, "vendor-data", "a/b.bin").await.unwrap();
+    let err = read_all(&w, "vendor-data", "a/b.bin", GetRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "NoSuchKey");
+    f.delete_bucket(&c, "vendor-data").await.unwrap();
+    let err = f.head_bucket(&c, "vendor-data").await.unwrap_err();
+    assert_eq!(err.code(), "NoSuchBucket");
+}
+
+#[tokio::test]
+async fn bucket_names_are_shared_by_all_accounts() {
+    let w = world().await;
+    let f = &w.ferry;
+    f.create_bucket(&ctx(f, &w.vendor), "taken-name", "us-east-1")
+        .await
+        .unwrap();
+    let err = f
+        .create_bucket(&ctx(f, &w.customer), "taken-name", "us-east-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "BucketAlreadyExists");
+    let err = f
+        .create_bucket(&ctx(f, &w.vendor), "taken-name", "us-east-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "BucketAlreadyOwnedByYou");
+    let err = f
+        .create_bucket(&ctx(f, &w.vendor), "Bad_Name", "us-east-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidBucketName");
+    let mine: Vec<String> = f
+        .list_buckets(&ctx(f, &w.customer))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert!(mine.is_empty(), "another account's bucket is not listed");
+}
+
+#[tokio::test]
+async fn another_account_needs_the_bucket_policy_and_missing_keys_are_not_revealed() {
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    let cu = ctx(f, &w.customer);
+    f.create_bucket(&v, "exchange", "us-east-1").await.unwrap();
+    f.put_object(
+        &v,
+        "exchange",
+        "out/report.csv",
+        ObjectHeaders::default(),
+        body(b"a,b\n"),
+    )
+    .await
+    .unwrap();
+    let err = f
+        .get_object(&cu, "exchange", "out/report.csv", GetRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::AccessDenied(_)), "{err:?}");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::exchange/out/*"}}]}}"#,
+        w.customer.account
+    );
+    f.put_bucket_policy(&v, "exchange", &policy).await.unwrap();
+    let got = f
+        .get_object(&cu, "exchange", "out/report.csv", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(got.info.size, 4);
+    // Outside the granted prefix, and writes: refused.
+    let err = f
+        .put_object(
+            &cu,
+            "exchange",
+            "out/x",
+            ObjectHeaders::default(),
+            body(b"x"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::AccessDenied(_)));
+    // A missing key under the grant: AccessDenied without s3:ListBucket.
+    let err = f
+        .get_object(&cu, "exchange", "out/missing", GetRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::AccessDenied(_)), "{err:?}");
+    let err = f.get_bucket_policy(&cu, "exchange").await.unwrap_err();
+    assert!(matches!(err, CoreError::AccessDenied(_)));
+    let err = f
+        .put_bucket_policy(&v, "exchange", "{not json")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "MalformedPolicy");
+    f.delete_bucket_policy(&v, "exchange").await.unwrap();
+    assert_eq!(
+        f.get_bucket_policy(&v, "exchange")
+            .await
+            .unwrap_err()
+            .code(),
+        "NoSuchBucketPolicy"
+    );
+}
+
+#[tokio::test]
+async fn listing_rolls_up_prefixes_and_pages() {
+    let w = world().await;
+    let f = &w.ferry;
+    let c = ctx(f, &w.vendor);
+    f.create_bucket(&c, "listing", "us-east-1").await.unwrap();
+    for key in ["a.txt", "docs/1", "docs/2", "docs/sub/3", "img/x", "z"] {
+        f.put_object(&c, "listing", key, ObjectHeaders::default(), body(b"x"))
+            .await
+            .unwrap();
+    }
+    let page = f
+        .list_objects(
+            &c,
+            "listing",
+            ListRequest {
+                delimiter: Some("/".into()),
+                max_keys: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["a.txt", "z"]);
+    assert_eq!(page.common_prefixes, ["docs/", "img/"]);
+    assert!(!page.is_truncated);
+    let page = f
+        .list_objects(
+            &c,
+            "listing",
+            ListRequest {
+                prefix: "docs/".into(),
+                delimiter: Some("/".into()),
+                max_keys: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["docs/1", "docs/2"]);
+    assert_eq!(page.common_prefixes, ["docs/sub/"]);
+    // Pages of two, with prefixes counted as entries.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .list_objects(
+                &c,
+                "listing",
+                ListRequest {
+                    delimiter: Some("/".into()),
+                    max_keys: 2,
+                    after: after.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.objects.iter().map(|o| o.key.clone()));
+        seen.extend(page.common_prefixes.iter().cloned());
+        if !page.is_truncated {
+            break;
+        }
+        after = page.next_after;
+    }
+    seen.sort();
+    assert_eq!(seen, ["a.txt", "docs/", "img/", "z"]);
+    let err = f
+        .list_objects(
+            &ctx(f, &w.customer),
+            "listing",
+            ListRequest {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::AccessDenied(_)));
+}
