@@ -7,10 +7,13 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use ferry_core::{CoreError, RequestContext};
+use ferry_core::{CoreError, Ferry, RequestContext};
 use futures::stream::BoxStream;
 
-pub use self::contract::*;
+pub use ferry_core::s3::{
+    BucketInfo, ByteRange, GetOutcome, GetRequest, ListOutcome, ListRequest, ObjectHeaders,
+    ObjectInfo,
+};
 
 /// The body of a `PutObject`, as the core reads it. An error item means the
 /// client's bytes failed (bad payload hash, broken chunk signature, early
@@ -116,84 +119,97 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<ListOutcome, CoreError>;
 }
 
-/// The types of `ferry_core::s3`, mirrored until that module lands.
-mod contract {
-    use bytes::Bytes;
-    use ferry_core::CoreError;
-    use ferry_types::Timestamp;
-    use futures::stream::BoxStream;
-
-    /// Headers stored with an object.
-    #[derive(Debug, Clone, Default)]
-    pub struct ObjectHeaders {
-        pub content_type: Option<String>,
-        pub content_encoding: Option<String>,
-        pub content_disposition: Option<String>,
-        pub content_language: Option<String>,
-        pub cache_control: Option<String>,
-        pub expires: Option<String>,
-        pub metadata: Vec<(String, String)>,
-        pub content_md5: Option<String>,
+/// Each call is the core's own, unchanged.
+#[async_trait]
+impl Backend for Ferry {
+    async fn list_buckets(&self, ctx: &RequestContext) -> Result<Vec<BucketInfo>, CoreError> {
+        Ferry::list_buckets(self, ctx).await
     }
-
-    /// A bucket.
-    #[derive(Debug, Clone)]
-    pub struct BucketInfo {
-        pub name: String,
-        pub region: String,
-        pub created_at: Timestamp,
+    async fn create_bucket(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        region: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::create_bucket(self, ctx, name, region).await
     }
-
-    /// An object's metadata.
-    #[derive(Debug, Clone)]
-    pub struct ObjectInfo {
-        pub key: String,
-        pub size: u64,
-        pub etag: String,
-        pub last_modified: Timestamp,
-        pub headers: ObjectHeaders,
+    async fn head_bucket(&self, ctx: &RequestContext, name: &str) -> Result<BucketInfo, CoreError> {
+        Ferry::head_bucket(self, ctx, name).await
     }
-
-    /// A byte range of a GET.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum ByteRange {
-        FromTo(u64, u64),
-        From(u64),
-        Suffix(u64),
+    async fn delete_bucket(&self, ctx: &RequestContext, name: &str) -> Result<(), CoreError> {
+        Ferry::delete_bucket(self, ctx, name).await
     }
-
-    /// What a GET asks for.
-    #[derive(Debug, Clone, Default)]
-    pub struct GetRequest {
-        pub range: Option<ByteRange>,
-        pub if_match: Option<String>,
-        pub if_none_match: Option<String>,
-        pub if_modified_since: Option<Timestamp>,
-        pub if_unmodified_since: Option<Timestamp>,
+    async fn get_bucket_location(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<String, CoreError> {
+        Ferry::get_bucket_location(self, ctx, name).await
     }
-
-    /// A GET's answer.
-    pub struct GetOutcome {
-        pub info: ObjectInfo,
-        pub range: Option<(u64, u64)>,
-        pub body: BoxStream<'static, Result<Bytes, CoreError>>,
+    async fn put_bucket_policy(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::put_bucket_policy(self, ctx, name, policy).await
     }
-
-    /// What a listing asks for.
-    #[derive(Debug, Clone, Default)]
-    pub struct ListRequest {
-        pub prefix: String,
-        pub delimiter: Option<String>,
-        pub max_keys: usize,
-        pub after: Option<String>,
+    async fn get_bucket_policy(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<String, CoreError> {
+        Ferry::get_bucket_policy(self, ctx, name).await
     }
-
-    /// One page of a listing.
-    #[derive(Debug, Clone, Default)]
-    pub struct ListOutcome {
-        pub objects: Vec<ObjectInfo>,
-        pub common_prefixes: Vec<String>,
-        pub is_truncated: bool,
-        pub next_after: Option<String>,
+    async fn delete_bucket_policy(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::delete_bucket_policy(self, ctx, name).await
+    }
+    async fn put_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+        body: BodyStream,
+    ) -> Result<String, CoreError> {
+        Ferry::put_object(self, ctx, bucket, key, headers, body).await
+    }
+    async fn get_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: GetRequest,
+    ) -> Result<GetOutcome, CoreError> {
+        Ferry::get_object(self, ctx, bucket, key, req).await
+    }
+    async fn head_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: GetRequest,
+    ) -> Result<ObjectInfo, CoreError> {
+        Ferry::head_object(self, ctx, bucket, key, req).await
+    }
+    async fn delete_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::delete_object(self, ctx, bucket, key).await
+    }
+    async fn list_objects(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        req: ListRequest,
+    ) -> Result<ListOutcome, CoreError> {
+        Ferry::list_objects(self, ctx, bucket, req).await
     }
 }

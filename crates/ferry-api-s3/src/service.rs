@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::body::Body;
+use ferry_core::Ferry;
 use ferry_http::{
     ApiError, RestAudit, RestBody, RestCaller, RestResponse, RestService, s3_error_response,
 };
@@ -22,6 +23,12 @@ pub struct S3Service {
 }
 
 impl S3Service {
+    /// S3 over ferry-core, with virtual hosts under `domains`
+    /// (`BUCKET.<domain>`); other hosts are path style.
+    pub fn new(ferry: Arc<Ferry>, domains: Vec<String>) -> Self {
+        Self::with_backend(ferry, domains)
+    }
+
     /// S3 over any [`Backend`] (ferry-core's `Ferry`; tests use a fake),
     /// with virtual hosts under `domains` (`BUCKET.<domain>`); other hosts
     /// are path style.
@@ -49,6 +56,22 @@ impl RestService for S3Service {
     async fn call(&self, caller: RestCaller, req: http::Request<RestBody>) -> RestResponse {
         let method = req.method().clone();
         let hint = operation_hint(&req);
+        if is_sigv2_presigned(req.uri()) {
+            // Signature V2 is not verified by the front door, so such a
+            // request arrives as anonymous; say why it fails instead.
+            let error = ApiError::bad_request(
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+            );
+            let mut resp = s3_error_response(&method, &error, caller.request_id());
+            resp.extensions_mut().insert(RestAudit {
+                event_name: hint,
+                error_code: Some(error.code),
+                error_message: Some(error.message),
+                ..Default::default()
+            });
+            return resp;
+        }
         let slot = AuditSlot::default();
         let (mut parts, body) = req.into_parts();
         // The RequestContext (authenticated callers) is already among the
@@ -109,6 +132,14 @@ impl RestService for S3Service {
         resp.extensions_mut().insert(audit);
         resp
     }
+}
+
+/// A presigned URL of Signature Version 2 (`AWSAccessKeyId`, `Signature`).
+fn is_sigv2_presigned(uri: &http::Uri) -> bool {
+    uri.query().unwrap_or("").split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        name == "Signature" || name == "AWSAccessKeyId"
+    })
 }
 
 /// The `<Code>` of an S3 error document.

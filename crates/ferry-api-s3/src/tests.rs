@@ -555,3 +555,20 @@ async fn unimplemented_operations_say_so() {
     assert_eq!(a.audit.event_name, "GetBucketPolicy");
     assert_eq!(a.audit.error_code.as_deref(), Some("NoSuchBucketPolicy"));
 }
+
+#[tokio::test]
+async fn signature_v2_urls_are_refused_with_a_reason() {
+    let s3 = service();
+    let a = send_as(
+        &s3,
+        None,
+        "GET",
+        "/bkt/k?AWSAccessKeyId=AKID&Signature=abc&Expires=1",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("<Code>InvalidRequest</Code>"), "{}", a.body);
+    assert!(a.body.contains("AWS4-HMAC-SHA256"));
+}

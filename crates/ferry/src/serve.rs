@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // s3s logs every S3 error answer (a 404 included) at ERROR; the audit
+    // trail records those, and Ferry's own failures are logged by Ferry.
+    let filter = EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,s3s=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -66,10 +68,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_header_bytes: settings.limits.max_header_bytes,
         body_timeout: Duration::from_secs(settings.limits.body_timeout_secs),
     };
-    // The domains decide which hosts are S3 virtual hosts once S3 is
-    // served (FrontDoor::with_rest).
+    // S3 takes the streaming REST route; the same domains decide, in the
+    // front door and in the adapter, which hosts are virtual-hosted buckets.
+    let s3 = Arc::new(ferry_api_s3::S3Service::new(
+        ferry.clone(),
+        settings.domains.clone(),
+    ));
     let door = Arc::new(
-        FrontDoor::new(ferry.clone(), services, limits).with_domains(settings.domains.clone()),
+        FrontDoor::new(ferry.clone(), services, limits)
+            .with_domains(settings.domains.clone())
+            .with_rest(s3),
     );
 
     let http_stop = CancellationToken::new();
