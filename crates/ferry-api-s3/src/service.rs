@@ -56,6 +56,8 @@ impl RestService for S3Service {
     async fn call(&self, caller: RestCaller, req: http::Request<RestBody>) -> RestResponse {
         let method = req.method().clone();
         let hint = operation_hint(&req);
+        let expects_continue = expects_continue(req.headers());
+        let req_headers_len = req.headers().get(http::header::CONTENT_LENGTH).cloned();
         if is_sigv2_presigned(req.uri()) {
             // Signature V2 is not verified by the front door, so such a
             // request arrives as anonymous; say why it fails instead.
@@ -128,10 +130,34 @@ impl RestService for S3Service {
         } else {
             Body::new(body)
         };
+        if expects_continue
+            && (parts.status.as_u16() >= 300
+                || req_headers_len
+                    .as_ref()
+                    .is_some_and(|v| v.as_bytes() == b"0"))
+        {
+            // botocore (boto3, the aws CLI) sends `Expect: 100-continue` even
+            // for empty bodies; a final answer that came without a
+            // `100 Continue` (an empty body, or a refusal before the body
+            // was read) leaves its connection unable to read the next
+            // answer (boto/botocore#3755). A fresh connection avoids that.
+            parts.headers.insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
         let mut resp = http::Response::from_parts(parts, body);
         resp.extensions_mut().insert(audit);
         resp
     }
+}
+
+/// Whether the client asked for `100 Continue` before sending its body.
+fn expects_continue(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
 }
 
 /// A presigned URL of Signature Version 2 (`AWSAccessKeyId`, `Signature`).
