@@ -101,7 +101,30 @@ impl RestService for S3Service {
             }
         };
         let (mut parts, body) = resp.into_parts();
-        let audit = match slot.take() {
+        let audit = slot.take();
+        if audit.is_none()
+            && parts.status == StatusCode::NOT_IMPLEMENTED
+            && body
+                .bytes()
+                .is_some_and(|b| error_message(&b).as_deref() == Some("Unknown operation"))
+        {
+            // No S3 operation has this method and path (`FOO /`, `DELETE /`):
+            // S3 says 405, and an unknown request is the client's error.
+            let error = ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            );
+            let mut resp = s3_error_response(&method, &error, caller.request_id());
+            resp.extensions_mut().insert(RestAudit {
+                event_name: hint,
+                error_code: Some(error.code),
+                error_message: Some(error.message),
+                ..Default::default()
+            });
+            return resp;
+        }
+        let audit = match audit {
             Some(a) => a,
             // s3s answered before any operation here ran (an unknown or
             // unimplemented operation, a malformed request).
@@ -168,12 +191,24 @@ fn is_sigv2_presigned(uri: &http::Uri) -> bool {
     })
 }
 
+/// The text of one element of an S3 error document (s3s's, which holds no
+/// nested elements or escapes in these two).
+fn error_field(body: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text.get(start..)?.find(&format!("</{name}>"))? + start;
+    text.get(start..end).map(str::to_string)
+}
+
 /// The `<Code>` of an S3 error document.
 fn error_code(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    let end = text.get(start..)?.find("</Code>")? + start;
-    text.get(start..end).map(str::to_string)
+    error_field(body, "Code")
+}
+
+/// The `<Message>` of an S3 error document.
+fn error_message(body: &[u8]) -> Option<String> {
+    error_field(body, "Message")
 }
 
 /// A guess at the operation from the method and whether a bucket and key

@@ -572,3 +572,53 @@ async fn signature_v2_urls_are_refused_with_a_reason() {
     assert!(a.body.contains("<Code>InvalidRequest</Code>"), "{}", a.body);
     assert!(a.body.contains("AWS4-HMAC-SHA256"));
 }
+
+#[tokio::test]
+async fn requests_no_operation_has_are_not_allowed() {
+    let s3 = service();
+    for (method, uri) in [
+        ("FOO", "/"),
+        ("DELETE", "/"),
+        ("PATCH", "/bkt/key"),
+        ("OPTIONS", "/bkt"),
+    ] {
+        let a = send(&s3, method, uri, &[], b"").await;
+        assert_eq!(a.status, 405, "{method} {uri}: {}", a.body);
+        assert!(
+            a.body.contains("<Code>MethodNotAllowed</Code>"),
+            "{}",
+            a.body
+        );
+        assert_eq!(a.audit.error_code.as_deref(), Some("MethodNotAllowed"));
+    }
+}
+
+#[tokio::test]
+async fn answers_without_100_continue_close_the_connection() {
+    let s3 = service();
+    send(&s3, "PUT", "/bkt", &[], b"").await;
+    let a = send(&s3, "PUT", "/bkt/empty", &[("expect", "100-continue")], b"").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(header(&a, "connection"), "close");
+    let a = send(
+        &s3,
+        "PUT",
+        "/nobucket/k",
+        &[("expect", "100-continue")],
+        b"data",
+    )
+    .await;
+    assert_eq!(a.status, 404);
+    assert_eq!(header(&a, "connection"), "close");
+    // A body that was read: the connection stays.
+    let a = send(
+        &s3,
+        "PUT",
+        "/bkt/full",
+        &[("expect", "100-continue")],
+        b"data",
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(header(&a, "connection"), "");
+}
