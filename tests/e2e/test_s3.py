@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from util import Creds, client_error, ct_detail, unique, wait_for_request_ids
+from util import Creds, client_error, ct_detail, http_request, sign, unique, wait_for_request_ids
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +323,30 @@ def test_list_v1_marker(vs3, filled):
     assert [o["Key"] for p in pages for o in p["Contents"]] == keys
     out = vs3.list_objects(Bucket=bucket, Delimiter="/")
     assert [p["Prefix"] for p in out["CommonPrefixes"]] == ["photos/", "videos/"]
+
+
+def virtual_host_request(ferry, creds, method, bucket, path, body=b""):
+    """A signed request addressed as `BUCKET.localhost:PORT` (the default
+    domain), sent to the server's address (the name need not resolve). The
+    path's query must come encoded, as botocore signs it as written."""
+    host = f"{bucket}.localhost:{ferry.port}"
+    headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+    signed = sign(creds, "s3", method, f"http://{host}{path}", headers, body)
+    signed["Host"] = host
+    return http_request(ferry.endpoint, method, path, headers=signed, body=body)
+
+
+def test_virtual_hosted_style(ferry, vendor, vs3, bucket):
+    r = virtual_host_request(ferry, vendor, "PUT", bucket, "/vh/key.txt", b"virtually hosted")
+    assert r.status == 200, r.body
+    assert vs3.get_object(Bucket=bucket, Key="vh/key.txt")["Body"].read() == b"virtually hosted"
+    r = virtual_host_request(ferry, vendor, "GET", bucket, "/vh/key.txt")
+    assert (r.status, r.body) == (200, b"virtually hosted")
+    r = virtual_host_request(ferry, vendor, "GET", bucket, "/?list-type=2&prefix=vh%2F")
+    assert r.status == 200, r.body
+    assert b"<Key>vh/key.txt</Key>" in r.body
+    r = virtual_host_request(ferry, vendor, "GET", bucket, "/missing")
+    assert r.status == 404 and b"<Code>NoSuchKey</Code>" in r.body
 
 
 # --------------------------------------------------------------------------
