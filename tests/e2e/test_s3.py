@@ -205,6 +205,37 @@ def test_content_md5(vs3, bucket):
         vs3.put_object(Bucket=bucket, Key="bad", Body=data, ContentMD5="not-base64-md5")
 
 
+def test_body_not_matching_its_signed_hash_is_not_stored(ferry, vendor, vs3, bucket):
+    signed_body, sent_body = b"the signed bytes", b"the other bytes!"
+    path = f"/{bucket}/tampered"
+    headers = {"x-amz-content-sha256": hashlib.sha256(signed_body).hexdigest()}
+    signed = sign(vendor, "s3", "PUT", f"{ferry.endpoint}{path}", headers, signed_body)
+    r = http_request(ferry.endpoint, "PUT", path, headers=signed, body=sent_body)
+    assert r.status == 400, r.body
+    assert b"<Code>XAmzContentSHA256Mismatch</Code>" in r.body
+    with client_error("NoSuchKey", 404):
+        vs3.get_object(Bucket=bucket, Key="tampered")
+
+
+def test_key_and_metadata_limits(vs3, bucket):
+    with client_error("KeyTooLongError", 400):
+        vs3.put_object(Bucket=bucket, Key="k" * 1025, Body=b"x")
+    vs3.put_object(Bucket=bucket, Key="k" * 1024, Body=b"x")
+    with client_error("MetadataTooLarge", 400):
+        vs3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"big": "v" * 2100})
+
+
+def test_unsupported_requests_are_refused_not_ignored(vs3, bucket):
+    with client_error("AccessControlListNotSupported", 400):
+        vs3.put_object(Bucket=bucket, Key="acl", Body=b"x", ACL="public-read")
+    with client_error("NotImplemented", 501):
+        vs3.put_object(Bucket=bucket, Key="cond", Body=b"x", IfNoneMatch="*")
+    with client_error("NotImplemented", 501):
+        vs3.get_bucket_acl(Bucket=bucket)
+    with client_error("NoSuchKey", 404):
+        vs3.get_object(Bucket=bucket, Key="cond")
+
+
 def test_ranges(vs3, bucket):
     data = bytes(range(256)) * 4  # 1024 bytes
     vs3.put_object(Bucket=bucket, Key="r", Body=data)

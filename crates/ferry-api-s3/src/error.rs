@@ -30,7 +30,9 @@ fn status_of_code(code: &str) -> Option<StatusCode> {
         | "XAmzContentSHA256Mismatch"
         | "RequestTimeout"
         | "EntityTooLarge"
-        | "MalformedXML" => StatusCode::BAD_REQUEST,
+        | "MalformedXML"
+        | "AccessControlListNotSupported"
+        | "MetadataTooLarge" => StatusCode::BAD_REQUEST,
         "InvalidRange" => StatusCode::RANGE_NOT_SATISFIABLE,
         "PreconditionFailed" => StatusCode::PRECONDITION_FAILED,
         "NotModified" => StatusCode::NOT_MODIFIED,

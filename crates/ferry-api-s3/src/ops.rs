@@ -222,6 +222,56 @@ impl Names {
     }
 }
 
+/// Refuses what a PutObject asks for that this slice does not do, rather
+/// than storing the object without it: a conditional write that would
+/// overwrite, an encryption or retention the client would count on.
+fn refuse_unsupported_put(input: &dto::PutObjectInput) -> S3Result<()> {
+    let unsupported = [
+        (input.if_match.is_some(), "If-Match on PutObject"),
+        (input.if_none_match.is_some(), "If-None-Match on PutObject"),
+        (
+            input.sse_customer_algorithm.is_some() || input.sse_customer_key.is_some(),
+            "Server-side encryption with customer-provided keys",
+        ),
+        (
+            input
+                .server_side_encryption
+                .as_ref()
+                .is_some_and(|s| s.as_str() != "AES256"),
+            "Server-side encryption with KMS keys",
+        ),
+        (
+            input.object_lock_mode.is_some()
+                || input.object_lock_retain_until_date.is_some()
+                || input.object_lock_legal_hold_status.is_some(),
+            "Object Lock",
+        ),
+        (
+            input.write_offset_bytes.is_some(),
+            "Appending with x-amz-write-offset-bytes",
+        ),
+    ];
+    if let Some((_, what)) = unsupported.iter().find(|(asked, _)| *asked) {
+        return Err(coded(
+            "NotImplemented",
+            format!("{what} is not implemented by Ferry yet"),
+        ));
+    }
+    acl_supported(input.acl.as_ref().map(|a| a.as_str()))
+}
+
+/// Buckets own their objects (S3's default since 2023): ACLs other than the
+/// ones that say so are refused.
+fn acl_supported(acl: Option<&str>) -> S3Result<()> {
+    match acl {
+        None | Some("private") | Some("bucket-owner-full-control") => Ok(()),
+        Some(_) => Err(coded(
+            "AccessControlListNotSupported",
+            "The bucket does not allow ACLs",
+        )),
+    }
+}
+
 fn object_size(info: &ObjectInfo) -> i64 {
     i64::try_from(info.size).unwrap_or(i64::MAX)
 }
@@ -270,6 +320,13 @@ impl S3 for FerryS3 {
         let slot = begin(&req, "CreateBucket", false, bucket_params(&bucket));
         let result = async {
             let ctx = caller(&req)?;
+            if req.input.object_lock_enabled_for_bucket == Some(true) {
+                return Err(coded(
+                    "NotImplemented",
+                    "Object Lock is not implemented by Ferry yet",
+                ));
+            }
+            acl_supported(req.input.acl.as_ref().map(|a| a.as_str()))?;
             let region = req
                 .input
                 .create_bucket_configuration
@@ -422,6 +479,7 @@ impl S3 for FerryS3 {
         let result = async {
             let ctx = caller(&req)?;
             let input = &req.input;
+            refuse_unsupported_put(input)?;
             let mut meta: Vec<(String, String)> = input
                 .metadata
                 .iter()

@@ -622,3 +622,52 @@ async fn answers_without_100_continue_close_the_connection() {
     assert_eq!(a.status, 200);
     assert_eq!(header(&a, "connection"), "");
 }
+
+#[tokio::test]
+async fn puts_asking_for_what_is_not_done_are_refused_not_ignored() {
+    let s3 = service();
+    send(&s3, "PUT", "/bkt", &[], b"").await;
+    for (name, value, status, code) in [
+        ("if-none-match", "*", 501, "NotImplemented"),
+        (
+            "x-amz-object-lock-mode",
+            "GOVERNANCE",
+            501,
+            "NotImplemented",
+        ),
+        (
+            "x-amz-server-side-encryption",
+            "aws:kms",
+            501,
+            "NotImplemented",
+        ),
+        (
+            "x-amz-acl",
+            "public-read",
+            400,
+            "AccessControlListNotSupported",
+        ),
+    ] {
+        let a = send(&s3, "PUT", "/bkt/k", &[(name, value)], b"data").await;
+        assert_eq!(a.status, status, "{name}: {}", a.body);
+        assert!(
+            a.body.contains(&format!("<Code>{code}</Code>")),
+            "{}",
+            a.body
+        );
+    }
+    let a = send(&s3, "GET", "/bkt/k", &[], b"").await;
+    assert_eq!(a.status, 404, "nothing was stored");
+    let a = send(
+        &s3,
+        "PUT",
+        "/bkt/k",
+        &[
+            ("x-amz-acl", "bucket-owner-full-control"),
+            ("x-amz-server-side-encryption", "AES256"),
+        ],
+        b"data",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
