@@ -363,3 +363,176 @@ async fn listing_rolls_up_prefixes_and_pages() {
         .unwrap_err();
     assert!(matches!(err, CoreError::AccessDenied(_)));
 }
+
+/// AWS's rule for access points, cell by cell: through an access point the
+/// access point policy AND the bucket policy must allow (a bucket may
+/// delegate with `s3:DataAccessPointAccount`); by bucket name only the
+/// bucket side counts. Callers have full identity permissions, so in the
+/// same account only explicit denies refuse; across accounts the resource
+/// policies must grant.
+#[tokio::test]
+async fn the_access_point_matrix() {
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    let vendor = w.vendor.account;
+    let customer = w.customer.account;
+    f.create_bucket(&v, "matrix-data", "us-east-1")
+        .await
+        .unwrap();
+    f.put_object(
+        &v,
+        "matrix-data",
+        "shared/x",
+        ObjectHeaders::default(),
+        body(b"x"),
+    )
+    .await
+    .unwrap();
+    let ap = f
+        .create_access_point(&v, vendor, "matrix-ap", "matrix-data", None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.create_access_point(&v, vendor, "matrix-ap", "matrix-data", None, None)
+            .await
+            .unwrap_err()
+            .code(),
+        "AccessPointAlreadyOwnedByYou"
+    );
+    let ap_object = format!("{}/object/shared/*", ap.arn);
+    let stmt = |effect: &str, resource: &str, cond: &str| {
+        let principal = if effect == "Deny" {
+            "\"*\"".to_string()
+        } else {
+            format!(r#"{{"AWS":["arn:aws:iam::{customer}:root","arn:aws:iam::{vendor}:root"]}}"#)
+        };
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":{principal},"Action":"s3:GetObject","Resource":"{resource}"{cond}}}]}}"#
+        )
+    };
+    let delegate =
+        format!(r#","Condition":{{"StringEquals":{{"s3:DataAccessPointAccount":"{vendor}"}}}}"#);
+    let delegating = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"*"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::matrix-data/*"{delegate}}}]}}"#
+    );
+    let ap_policies: Vec<(&str, Option<String>)> = vec![
+        ("allow", Some(stmt("Allow", &ap_object, ""))),
+        ("deny", Some(stmt("Deny", &ap_object, ""))),
+        ("absent", None),
+    ];
+    let bucket_policies: Vec<(&str, Option<String>)> = vec![
+        (
+            "allow",
+            Some(stmt("Allow", "arn:aws:s3:::matrix-data/*", "")),
+        ),
+        ("deny", Some(stmt("Deny", "arn:aws:s3:::matrix-data/*", ""))),
+        ("delegating", Some(delegating)),
+        ("absent", None),
+    ];
+    let mut checked = 0;
+    for (ap_name, ap_policy) in &ap_policies {
+        match ap_policy {
+            Some(p) => f
+                .put_access_point_policy(&v, vendor, "matrix-ap", p)
+                .await
+                .unwrap(),
+            None => {
+                let _ = f.delete_access_point_policy(&v, vendor, "matrix-ap").await;
+            }
+        }
+        for (b_name, b_policy) in &bucket_policies {
+            match b_policy {
+                Some(p) => f.put_bucket_policy(&v, "matrix-data", p).await.unwrap(),
+                None => {
+                    let _ = f.delete_bucket_policy(&v, "matrix-data").await;
+                }
+            }
+            for (caller, same) in [(&w.vendor, true), (&w.customer, false)] {
+                for via_alias in [true, false] {
+                    let target = if via_alias {
+                        ap.alias.as_str()
+                    } else {
+                        "matrix-data"
+                    };
+                    let got = f
+                        .get_object(&ctx(f, caller), target, "shared/x", GetRequest::default())
+                        .await
+                        .map(|_| ());
+                    let bucket_ok = match *b_name {
+                        "deny" => false,
+                        "allow" => true,
+                        "delegating" => via_alias || same,
+                        _ => same,
+                    };
+                    let ap_ok = match *ap_name {
+                        "deny" => false,
+                        "allow" => true,
+                        _ => same,
+                    };
+                    let expected = bucket_ok && (!via_alias || ap_ok);
+                    assert_eq!(
+                        got.is_ok(),
+                        expected,
+                        "access point policy {ap_name}, bucket policy {b_name}, {} account, via {}: {got:?}",
+                        if same { "same" } else { "another" },
+                        if via_alias { "alias" } else { "bucket name" },
+                    );
+                    if let Err(e) = got {
+                        assert!(matches!(e, CoreError::AccessDenied(_)), "{e:?}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 4 * 2 * 2);
+    // S3 Control: get, list, policy status, delete.
+    let got = f.get_access_point(&v, vendor, "matrix-ap").await.unwrap();
+    assert_eq!(got.bucket, "matrix-data");
+    assert_eq!(got.network_origin, "Internet");
+    let listed = f
+        .list_access_points(&v, vendor, Some("matrix-data"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    f.put_access_point_policy(
+        &v,
+        vendor,
+        "matrix-ap",
+        &format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"{ap_object}"}}]}}"#),
+    )
+    .await
+    .unwrap();
+    assert!(
+        f.get_access_point_policy_status(&v, vendor, "matrix-ap")
+            .await
+            .unwrap()
+    );
+    let err = f
+        .get_access_point(&ctx(f, &w.customer), vendor, "matrix-ap")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::AccessDenied(_)),
+        "another account: {err:?}"
+    );
+    f.delete_access_point(&v, vendor, "matrix-ap")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.get_access_point(&v, vendor, "matrix-ap")
+            .await
+            .unwrap_err()
+            .code(),
+        "NoSuchAccessPoint"
+    );
+    assert_eq!(
+        f.get_object(&v, &ap.alias, "shared/x", GetRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        "NoSuchBucket",
+        "a deleted access point's alias leads nowhere"
+    );
+}

@@ -554,6 +554,56 @@ pub(crate) async fn apply_one(
                 .execute(&mut **tx)
                 .await?;
         }
+        Write::PutAccessPointAlias(a) => {
+            sqlx::query(
+                "INSERT INTO s3_access_point_aliases (alias, account_id, name) VALUES ($1, $2, $3)",
+            )
+            .bind(a.alias)
+            .bind(a.account_id.to_string())
+            .bind(a.name)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteAccessPointAlias(alias) => {
+            sqlx::query("DELETE FROM s3_access_point_aliases WHERE alias = $1")
+                .bind(alias)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::PutAccessPoint(a) => {
+            sqlx::query(
+                "INSERT INTO s3_access_points (account_id, name, bucket, bucket_account_id, alias, \
+                 network_origin, vpc_id, policy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(a.account_id.to_string())
+            .bind(a.name)
+            .bind(a.bucket)
+            .bind(a.bucket_account_id.to_string())
+            .bind(a.alias)
+            .bind(a.network_origin)
+            .bind(a.vpc_id)
+            .bind(a.policy)
+            .bind(ms(a.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::UpdateAccessPoint(a) => {
+            sqlx::query(
+                "UPDATE s3_access_points SET policy = $1 WHERE account_id = $2 AND name = $3",
+            )
+            .bind(a.policy)
+            .bind(a.account_id.to_string())
+            .bind(a.name)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteAccessPoint { account, name } => {
+            sqlx::query("DELETE FROM s3_access_points WHERE account_id = $1 AND name = $2")
+                .bind(account.to_string())
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+        }
         Write::PutGroup(g) => {
             sqlx::query(
                 "INSERT INTO iam_groups (account_id, name_lower, name, group_id, path, created_at) \
@@ -899,6 +949,7 @@ const MANAGED_COLS: &str = "account_id, name, policy_id, path, description, defa
 const ATTACH_COLS: &str = "account_id, principal_kind, principal_name, policy_arn";
 const OBJECT_COLS: &str =
     "account_id, bucket, key, blob_key, size, etag, meta, tags, last_modified";
+const AP_COLS: &str = "account_id, name, bucket, bucket_account_id, alias, network_origin, vpc_id, policy, created_at";
 const AUDIT_COLS: &str = "account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, body";
 
 #[async_trait]
@@ -1569,6 +1620,51 @@ impl Store for SqlStore {
             out.push(o);
         }
         Ok(out)
+    }
+
+    async fn get_access_point_alias(
+        &self,
+        alias: &str,
+    ) -> Result<Option<AccessPointAlias>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(
+                "SELECT alias, account_id, name FROM s3_access_point_aliases WHERE alias = $1",
+            )
+            .bind(alias.to_string()),
+        )
+        .await?
+        .map(|r| access_point_alias(&r))
+        .transpose()
+    }
+
+    async fn get_access_point(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<AccessPoint>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {AP_COLS} FROM s3_access_points WHERE account_id = $1 AND name = $2"
+            )))
+            .bind(account.to_string())
+            .bind(name.to_string()),
+        )
+        .await?
+        .map(|r| access_point(&r))
+        .transpose()
+    }
+
+    async fn list_access_points(&self, account: AccountId) -> Result<Vec<AccessPoint>, StoreError> {
+        self.fetch_all(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {AP_COLS} FROM s3_access_points WHERE account_id = $1 ORDER BY name"
+            )))
+            .bind(account.to_string()),
+        )
+        .await?
+        .iter()
+        .map(access_point)
+        .collect()
     }
 
     async fn due_blob_sweeps(

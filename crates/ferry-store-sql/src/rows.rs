@@ -279,3 +279,25 @@ pub(crate) fn blob_sweep(r: &AnyRow) -> Result<BlobSweep, StoreError> {
         not_before: from_ms(i(r, "not_before")?),
     })
 }
+
+pub(crate) fn access_point_alias(r: &AnyRow) -> Result<AccessPointAlias, StoreError> {
+    Ok(AccessPointAlias {
+        alias: s(r, "alias")?,
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+    })
+}
+
+pub(crate) fn access_point(r: &AnyRow) -> Result<AccessPoint, StoreError> {
+    Ok(AccessPoint {
+        account_id: acct(r, "account_id")?,
+        name: s(r, "name")?,
+        bucket: s(r, "bucket")?,
+        bucket_account_id: acct(r, "bucket_account_id")?,
+        alias: s(r, "alias")?,
+        network_origin: s(r, "network_origin")?,
+        vpc_id: os(r, "vpc_id")?,
+        policy: os(r, "policy")?,
+        created_at: from_ms(i(r, "created_at")?),
+    })
+}

@@ -1411,6 +1411,65 @@ pub async fn buckets_and_objects(s: Arc<dyn Store>) {
     put(&s, Write::DeleteBucketName("shared".into())).await;
     assert_eq!(s.get_bucket(a, "shared").await.expect("get"), None);
     assert_eq!(s.get_bucket_name("shared").await.expect("get"), None);
+
+    let alias = AccessPointAlias {
+        alias: "ap-abc-s3alias".into(),
+        account_id: a,
+        name: "ap".into(),
+    };
+    put(&s, Write::PutAccessPointAlias(alias.clone())).await;
+    assert!(matches!(
+        s.apply(WriteBatch::one(Write::PutAccessPointAlias(alias.clone())))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.get_access_point_alias("ap-abc-s3alias")
+            .await
+            .expect("get"),
+        Some(alias)
+    );
+    let ap = AccessPoint {
+        account_id: a,
+        name: "ap".into(),
+        bucket: "other-bucket".into(),
+        bucket_account_id: acct(2),
+        alias: "ap-abc-s3alias".into(),
+        network_origin: "Internet".into(),
+        vpc_id: None,
+        policy: None,
+        created_at: t(3),
+    };
+    put(&s, Write::PutAccessPoint(ap.clone())).await;
+    assert!(matches!(
+        s.apply(WriteBatch::one(Write::PutAccessPoint(ap.clone())))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut with_policy = ap.clone();
+    with_policy.policy = Some("{}".into());
+    put(&s, Write::UpdateAccessPoint(with_policy.clone())).await;
+    assert_eq!(
+        s.get_access_point(a, "ap").await.expect("get"),
+        Some(with_policy)
+    );
+    assert_eq!(s.list_access_points(a).await.expect("list").len(), 1);
+    put(
+        &s,
+        Write::DeleteAccessPoint {
+            account: a,
+            name: "ap".into(),
+        },
+    )
+    .await;
+    put(&s, Write::DeleteAccessPointAlias("ap-abc-s3alias".into())).await;
+    assert_eq!(s.get_access_point(a, "ap").await.expect("get"), None);
+    assert_eq!(
+        s.get_access_point_alias("ap-abc-s3alias")
+            .await
+            .expect("get"),
+        None
+    );
 }
 
 pub async fn batches_are_atomic(s: Arc<dyn Store>) {

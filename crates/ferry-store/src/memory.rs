@@ -42,6 +42,8 @@ struct Inner {
     /// (account, bucket, key) -> object; ordered so listing is a range.
     objects: BTreeMap<(AccountId, String, String), S3Object>,
     blob_sweeps: HashMap<(AccountId, String), BlobSweep>,
+    ap_aliases: HashMap<String, AccessPointAlias>,
+    access_points: Vec<AccessPoint>,
     next_outbox_id: i64,
     next_message_seq: i64,
 }
@@ -518,6 +520,38 @@ impl Inner {
             }
             Write::DeleteBlobSweep { account, blob_key } => {
                 self.blob_sweeps.remove(&(account, blob_key));
+            }
+            Write::PutAccessPointAlias(a) => {
+                if self.ap_aliases.contains_key(&a.alias) {
+                    return Err(conflict(format!("access point alias {}", a.alias)));
+                }
+                self.ap_aliases.insert(a.alias.clone(), a);
+            }
+            Write::DeleteAccessPointAlias(alias) => {
+                self.ap_aliases.remove(&alias);
+            }
+            Write::PutAccessPoint(a) => {
+                if self
+                    .access_points
+                    .iter()
+                    .any(|x| x.account_id == a.account_id && x.name == a.name)
+                {
+                    return Err(conflict(format!("access point {}", a.name)));
+                }
+                self.access_points.push(a);
+            }
+            Write::UpdateAccessPoint(a) => {
+                if let Some(x) = self
+                    .access_points
+                    .iter_mut()
+                    .find(|x| x.account_id == a.account_id && x.name == a.name)
+                {
+                    x.policy = a.policy;
+                }
+            }
+            Write::DeleteAccessPoint { account, name } => {
+                self.access_points
+                    .retain(|x| !(x.account_id == account && x.name == name));
             }
             Write::AppendAudit(events) => self.audit.extend(events),
             Write::Enqueue(n) => {
@@ -1007,6 +1041,38 @@ impl Store for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn get_access_point_alias(
+        &self,
+        alias: &str,
+    ) -> Result<Option<AccessPointAlias>, StoreError> {
+        Ok(self.lock()?.ap_aliases.get(alias).cloned())
+    }
+
+    async fn get_access_point(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<AccessPoint>, StoreError> {
+        Ok(self
+            .lock()?
+            .access_points
+            .iter()
+            .find(|a| a.account_id == account && a.name == name)
+            .cloned())
+    }
+
+    async fn list_access_points(&self, account: AccountId) -> Result<Vec<AccessPoint>, StoreError> {
+        let mut v: Vec<AccessPoint> = self
+            .lock()?
+            .access_points
+            .iter()
+            .filter(|a| a.account_id == account)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
     }
 
     async fn due_blob_sweeps(

@@ -498,3 +498,37 @@ pub struct BlobSweep {
     /// Not before then.
     pub not_before: Timestamp,
 }
+
+/// An access point alias in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPointAlias {
+    /// The alias (`NAME-RANDOM-s3alias`).
+    pub alias: String,
+    /// The access point's account.
+    pub account_id: AccountId,
+    /// The access point's name.
+    pub name: String,
+}
+
+/// An S3 access point, in its owner's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPoint {
+    /// Owner.
+    pub account_id: AccountId,
+    /// Name, unique in the account (and region).
+    pub name: String,
+    /// The bucket it leads to.
+    pub bucket: String,
+    /// The bucket's owner (another account for a cross-account access point).
+    pub bucket_account_id: AccountId,
+    /// Its alias.
+    pub alias: String,
+    /// `Internet` or `VPC`.
+    pub network_origin: String,
+    /// The VPC, for a VPC access point.
+    pub vpc_id: Option<String>,
+    /// The access point policy.
+    pub policy: Option<String>,
+    /// When it was made.
+    pub created_at: Timestamp,
+}

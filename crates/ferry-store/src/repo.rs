@@ -243,6 +243,21 @@ pub enum Write {
         /// The blob.
         blob_key: String,
     },
+    /// Take an access point alias in the catalog; `Conflict` if taken.
+    PutAccessPointAlias(AccessPointAlias),
+    /// Release an alias.
+    DeleteAccessPointAlias(String),
+    /// Insert an access point; `Conflict` if the name exists.
+    PutAccessPoint(AccessPoint),
+    /// Replace an access point's policy.
+    UpdateAccessPoint(AccessPoint),
+    /// Delete an access point.
+    DeleteAccessPoint {
+        /// Owner.
+        account: AccountId,
+        /// Name.
+        name: String,
+    },
     /// Append audit records.
     AppendAudit(Vec<AuditEvent>),
     /// Enqueue a background delivery.
@@ -468,6 +483,19 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<S3Object>, StoreError>;
+    /// An access point alias's owner and name, from the catalog.
+    async fn get_access_point_alias(
+        &self,
+        alias: &str,
+    ) -> Result<Option<AccessPointAlias>, StoreError>;
+    /// An access point.
+    async fn get_access_point(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<AccessPoint>, StoreError>;
+    /// An account's access points, by name.
+    async fn list_access_points(&self, account: AccountId) -> Result<Vec<AccessPoint>, StoreError>;
     /// Blob sweeps due at `now`, oldest first.
     async fn due_blob_sweeps(
         &self,

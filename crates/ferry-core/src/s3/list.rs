@@ -3,7 +3,7 @@
 
 use ferry_policy::ContextValue;
 
-use super::{Found, ObjectInfo, bucket_arn, object_info};
+use super::{Found, ObjectInfo, On, object_info};
 use crate::{CoreError, Ferry, RequestContext};
 
 /// Past every key that starts with a given string: U+10FFFF sorts after
@@ -61,9 +61,10 @@ impl Ferry {
         if let Some(d) = &req.delimiter {
             context.push(("s3:delimiter".to_string(), ContextValue::from(d.clone())));
         }
-        self.authorize_s3(ctx, "s3:ListBucket", bucket_arn(bucket), &found, context)
+        self.authorize_s3(ctx, "s3:ListBucket", On::Bucket, &found, context)
             .await?;
         let owner = found.bucket.account_id;
+        let bucket = found.bucket.name.as_str();
         let max = req.max_keys.min(1000);
         let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
         let mut out = ListOutcome::default();

@@ -9,6 +9,7 @@
 //! deletes the ones no object points at (an interrupted upload, an
 //! overwritten or deleted object).
 
+mod access_points;
 mod list;
 
 use std::sync::Arc;
@@ -19,7 +20,8 @@ use chrono::Duration;
 use ferry_blob::{BlobError, Blobs, PutOptions};
 use ferry_policy::{ContextValue, NamedPolicy, Policy, PolicyKind, SizeLimit};
 use ferry_store::{
-    BlobRoot, BlobSweep, Bucket, BucketName, S3Object, Store, StoreError, Write, WriteBatch,
+    AccessPoint, BlobRoot, BlobSweep, Bucket, BucketName, S3Object, Store, StoreError, Write,
+    WriteBatch,
 };
 use ferry_types::Timestamp;
 use futures::stream::{BoxStream, Stream, StreamExt};
@@ -27,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::Check;
 use crate::{CoreError, Ferry, RequestContext};
+pub use access_points::AccessPointInfo;
 pub use list::{ListOutcome, ListRequest};
 
 /// Longest object key, in bytes.
@@ -232,6 +235,15 @@ fn bucket_policy(b: &Bucket) -> Vec<NamedPolicy> {
 struct Found {
     bucket: Bucket,
     store: Arc<dyn Store>,
+    /// The access point the request came through, if any.
+    via: Option<AccessPoint>,
+}
+
+/// What an action is on: the bucket itself or one of its objects.
+#[derive(Clone, Copy)]
+enum On<'a> {
+    Bucket,
+    Object(&'a str),
 }
 
 /// S3 compares ETags with or without quotes.
@@ -253,6 +265,14 @@ impl Ferry {
     /// The bucket `name`, wherever its owner lives. A missing bucket is
     /// `NoSuchBucket` for everyone: bucket names are public on S3.
     async fn find_bucket(&self, name: &str) -> Result<Found, CoreError> {
+        if name.ends_with("-s3alias") {
+            return self.find_via_alias(name).await;
+        }
+        self.find_bucket_by_name(name).await
+    }
+
+    /// The bucket of this very name (not an alias).
+    async fn find_bucket_by_name(&self, name: &str) -> Result<Found, CoreError> {
         let Some(entry) = self.placement().catalog().get_bucket_name(name).await? else {
             return Err(no_bucket(name));
         };
@@ -262,7 +282,11 @@ impl Ferry {
         let Some(bucket) = store.get_bucket(entry.account_id, name).await? else {
             return Err(no_bucket(name));
         };
-        Ok(Found { bucket, store })
+        Ok(Found {
+            bucket,
+            store,
+            via: None,
+        })
     }
 
     /// Authorizes `action` on `resource` of a bucket, with its policy.
@@ -270,11 +294,39 @@ impl Ferry {
         &self,
         ctx: &RequestContext,
         action: &str,
-        resource: String,
+        on: On<'_>,
         found: &Found,
-        context: Vec<(String, ContextValue)>,
+        mut context: Vec<(String, ContextValue)>,
     ) -> Result<(), CoreError> {
-        let mut check = Check::new(action, resource, found.bucket.account_id);
+        let name = &found.bucket.name;
+        let bucket_resource = match on {
+            On::Bucket => bucket_arn(name),
+            On::Object(key) => object_arn(name, key),
+        };
+        if let Some(ap) = &found.via {
+            let arn = access_points::arn(&ctx.region, ap);
+            context.push((
+                "s3:DataAccessPointArn".into(),
+                ContextValue::from(arn.clone()),
+            ));
+            context.push((
+                "s3:DataAccessPointAccount".into(),
+                ContextValue::from(ap.account_id.to_string()),
+            ));
+            context.push((
+                "s3:AccessPointNetworkOrigin".into(),
+                ContextValue::from(ap.network_origin.clone()),
+            ));
+            let ap_resource = match on {
+                On::Bucket => arn,
+                On::Object(key) => format!("{arn}/object/{key}"),
+            };
+            let mut check = Check::new(action, ap_resource, ap.account_id);
+            check.resource_policies = access_points::policy_of(ap);
+            check.context = context.clone();
+            self.authorize(ctx, check).await?;
+        }
+        let mut check = Check::new(action, bucket_resource, found.bucket.account_id);
         check.resource_policies = bucket_policy(&found.bucket);
         check.context = context;
         self.authorize(ctx, check).await
@@ -288,7 +340,7 @@ impl Ferry {
         name: &str,
     ) -> Result<Found, CoreError> {
         let found = self.find_bucket(name).await?;
-        self.authorize_s3(ctx, action, bucket_arn(name), &found, Vec::new())
+        self.authorize_s3(ctx, action, On::Bucket, &found, Vec::new())
             .await?;
         Ok(found)
     }
@@ -404,6 +456,7 @@ impl Ferry {
     pub async fn delete_bucket(&self, ctx: &RequestContext, name: &str) -> Result<(), CoreError> {
         let f = self.bucket_for(ctx, "s3:DeleteBucket", name).await?;
         let owner = f.bucket.account_id;
+        let name = f.bucket.name.as_str();
         if !f
             .store
             .list_objects(owner, name, "", None, 1)
@@ -492,7 +545,7 @@ impl Ferry {
             ));
         }
         let found = self.find_bucket(bucket).await?;
-        self.authorize_s3(ctx, action, object_arn(bucket, key), &found, Vec::new())
+        self.authorize_s3(ctx, action, On::Object(key), &found, Vec::new())
             .await?;
         Ok(found)
     }
@@ -501,13 +554,7 @@ impl Ferry {
     /// the bucket, `AccessDenied` to anyone else, as S3 does.
     async fn missing_key(&self, ctx: &RequestContext, f: &Found, key: &str) -> CoreError {
         match self
-            .authorize_s3(
-                ctx,
-                "s3:ListBucket",
-                bucket_arn(&f.bucket.name),
-                f,
-                Vec::new(),
-            )
+            .authorize_s3(ctx, "s3:ListBucket", On::Bucket, f, Vec::new())
             .await
         {
             Ok(()) => CoreError::not_found(
@@ -563,6 +610,7 @@ impl Ferry {
             }
         };
         let owner = f.bucket.account_id;
+        let bucket = f.bucket.name.as_str();
         let root = self.placement().blob_root(owner).await?;
         let blob_key = format!("s3/{owner}/{}", uuid::Uuid::new_v4());
         let now = self.now();
@@ -618,7 +666,11 @@ impl Ferry {
         req: &GetRequest,
     ) -> Result<(Found, S3Object), CoreError> {
         let f = self.object_for(ctx, action, bucket, key).await?;
-        let Some(o) = f.store.get_object(f.bucket.account_id, bucket, key).await? else {
+        let Some(o) = f
+            .store
+            .get_object(f.bucket.account_id, &f.bucket.name, key)
+            .await?
+        else {
             return Err(self.missing_key(ctx, &f, key).await);
         };
         // RFC 7232 order, as S3 applies it.
@@ -703,6 +755,7 @@ impl Ferry {
     ) -> Result<(), CoreError> {
         let f = self.object_for(ctx, "s3:DeleteObject", bucket, key).await?;
         let owner = f.bucket.account_id;
+        let bucket = f.bucket.name.as_str();
         let Some(old) = f.store.get_object(owner, bucket, key).await? else {
             return Ok(());
         };
