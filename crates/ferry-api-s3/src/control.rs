@@ -447,13 +447,14 @@ fn list_xml(mut aps: Vec<AccessPointInfo>, max: usize, after: Option<&str>) -> S
 }
 
 fn xml_response(status: StatusCode, xml: Option<String>, request_id: &str) -> RestResponse {
+    let has_body = xml.is_some();
     let body = match xml {
         Some(x) => Body::from(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{x}")),
         None => Body::empty(),
     };
     let mut resp = http::Response::new(body);
     *resp.status_mut() = status;
-    if status != StatusCode::NO_CONTENT {
+    if has_body {
         resp.headers_mut().insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/xml"),
