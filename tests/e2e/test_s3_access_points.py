@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from util import REGION, Creds, client_error, http_request, sign, unique
+from util import REGION, Creds, client_error, ct_detail, http_request, sign, unique, wait_for_request_ids
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -260,6 +260,27 @@ def test_account_from_host_and_anonymous(ferry, vendor, vendor_id, vctl, bucket)
     # Anonymous: refused.
     r = http_request(ferry.endpoint, "GET", path, headers={"x-amz-account-id": vendor_id})
     assert r.status == 403 and b"<Code>AccessDenied</Code>" in r.body
+
+
+def test_control_calls_are_audited(ferry, vendor, vctl, vendor_id, bucket):
+    name = apname()
+    created = vctl.create_access_point(AccountId=vendor_id, Name=name, Bucket=bucket)
+    create_id = created["ResponseMetadata"]["RequestId"]
+    with client_error("NoSuchAccessPoint", 404) as err:
+        vctl.get_access_point(AccountId=vendor_id, Name=apname("missing"))
+    get_id = err.value.response["ResponseMetadata"]["RequestId"]
+    ct = ferry.client("cloudtrail", vendor)
+    events = wait_for_request_ids(ct, [create_id], LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "CreateAccessPoint"}])
+    d = next(ct_detail(e) for e in events if ct_detail(e).get("requestID") == create_id)
+    assert d["eventSource"] == "s3.amazonaws.com"
+    assert d["requestParameters"]["name"] == name
+    assert d.get("errorCode") is None
+    events = wait_for_request_ids(ct, [get_id], LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "GetAccessPoint"}])
+    d = next(ct_detail(e) for e in events if ct_detail(e).get("requestID") == get_id)
+    assert d["errorCode"] == "NoSuchAccessPoint"
+    assert d["readOnly"] is True
 
 
 # --------------------------------------------------------------------------
