@@ -35,10 +35,25 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 /// S3 Control's default and largest page of access points.
 const MAX_RESULTS: usize = 1000;
 
-/// Whether a request path is S3 Control's rather than S3's (no bucket can
-/// be named `v20180820`: S3 would take it, but boto3 never sends one).
-pub(crate) fn is_control(path: &str) -> bool {
-    path == PREFIX || path.starts_with("/v20180820/")
+/// Whether a request is S3 Control's rather than S3's: its path is under
+/// `/v20180820` and it names an account (`x-amz-account-id`, or a host
+/// `ACCOUNT.<domain>`), as every S3 Control request does. The account is
+/// what tells it from S3: `v20180820` is a valid bucket name (path style)
+/// and `v20180820/...` a valid key (virtual-hosted), and those requests
+/// carry no account.
+pub(crate) fn is_control(path: &str, headers: &http::HeaderMap, domains: &[String]) -> bool {
+    (path == PREFIX || path.starts_with("/v20180820/"))
+        && (headers.contains_key("x-amz-account-id") || host_account(headers, domains).is_some())
+}
+
+/// The account a host `ACCOUNT.<domain>` names.
+fn host_account(headers: &http::HeaderMap, domains: &[String]) -> Option<AccountId> {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(crate::host::strip_port)
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())?;
+    crate::host::subdomain(&host, domains)?.parse().ok()
 }
 
 /// The operations served here.
@@ -188,17 +203,9 @@ fn account_of(headers: &http::HeaderMap, domains: &[String]) -> Result<AccountId
             ))
         });
     }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(crate::host::strip_port)
-        .map(|h| h.trim_end_matches('.').to_ascii_lowercase());
-    host.as_deref()
-        .and_then(|h| crate::host::subdomain(h, domains))
-        .and_then(|prefix| prefix.parse::<AccountId>().ok())
-        .ok_or_else(|| {
-            ControlError::invalid("Missing required header for this request: x-amz-account-id")
-        })
+    host_account(headers, domains).ok_or_else(|| {
+        ControlError::invalid("Missing required header for this request: x-amz-account-id")
+    })
 }
 
 /// One query parameter, decoded.
@@ -693,8 +700,35 @@ mod tests {
                 .map_err(|e| e.status.as_u16()),
             Err(501)
         );
-        assert!(is_control("/v20180820/accesspoint"));
-        assert!(!is_control("/v20180820x/key"));
+    }
+
+    #[test]
+    fn control_requests_name_an_account() {
+        let domains = vec!["localhost".to_string()];
+        let is = |path: &str, headers: &[(&'static str, &'static str)]| {
+            let mut map = http::HeaderMap::new();
+            for (k, v) in headers {
+                map.insert(
+                    http::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                );
+            }
+            is_control(path, &map, &domains)
+        };
+        let account = ("x-amz-account-id", "111122223333");
+        assert!(is("/v20180820/accesspoint", &[account]));
+        assert!(is(
+            "/v20180820/accesspoint",
+            &[("host", "111122223333.localhost:4566")]
+        ));
+        // A bucket `v20180820` (path style), a key `v20180820/...` in a
+        // virtual-hosted bucket, a key in a bucket `v20180820x`: S3's.
+        assert!(!is("/v20180820/accesspoint", &[("host", "127.0.0.1:4566")]));
+        assert!(!is(
+            "/v20180820/accesspoint",
+            &[("host", "photos.localhost:4566")]
+        ));
+        assert!(!is("/v20180820x/key", &[account]));
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl RestService for S3Service {
             });
             return resp;
         }
-        if control::is_control(req.uri().path()) {
+        if control::is_control(req.uri().path(), req.headers(), self.host.domains()) {
             return control::handle(&*self.backend, self.host.domains(), caller, req).await;
         }
         let slot = AuditSlot::default();

@@ -922,8 +922,10 @@ async fn s3_control_refuses_other_accounts_and_anonymous_callers() {
     )
     .await;
     assert_eq!(a.status, 403, "{}", a.body);
+    // No account at all: S3's request for a bucket `v20180820`.
     let a = send(&s3, "GET", "/v20180820/accesspoint", &[], b"").await;
-    assert_eq!(a.status, 400, "no account at all: {}", a.body);
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(a.body.contains("<Code>NoSuchBucket</Code>"), "{}", a.body);
     let a = send(
         &s3,
         "GET",
