@@ -108,7 +108,15 @@ impl RestService for S3Service {
             return resp;
         }
         if control::is_control(req.uri().path(), req.headers(), self.host.domains()) {
-            return control::handle(&*self.backend, self.host.domains(), caller, req).await;
+            let mut resp = control::handle(&*self.backend, self.host.domains(), caller, req).await;
+            let status = resp.status();
+            close_if_continue_unanswered(
+                resp.headers_mut(),
+                status,
+                expects_continue,
+                req_headers_len.as_ref(),
+            );
+            return resp;
         }
         let slot = AuditSlot::default();
         let (mut parts, body) = req.into_parts();
@@ -192,25 +200,36 @@ impl RestService for S3Service {
         } else {
             Body::new(body)
         };
-        if expects_continue
-            && (parts.status.as_u16() >= 300
-                || req_headers_len
-                    .as_ref()
-                    .is_some_and(|v| v.as_bytes() == b"0"))
-        {
-            // botocore (boto3, the aws CLI) sends `Expect: 100-continue` even
-            // for empty bodies; a final answer that came without a
-            // `100 Continue` (an empty body, or a refusal before the body
-            // was read) leaves its connection unable to read the next
-            // answer (boto/botocore#3755). A fresh connection avoids that.
-            parts.headers.insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-        }
+        close_if_continue_unanswered(
+            &mut parts.headers,
+            parts.status,
+            expects_continue,
+            req_headers_len.as_ref(),
+        );
         let mut resp = http::Response::from_parts(parts, body);
         resp.extensions_mut().insert(audit);
         resp
+    }
+}
+
+/// botocore (boto3, the aws CLI) sends `Expect: 100-continue` even for
+/// empty bodies; a final answer that came without a `100 Continue` (an
+/// empty body, or a refusal before the body was read) leaves its
+/// connection unable to read the next answer (boto/botocore#3755). A fresh
+/// connection avoids that.
+fn close_if_continue_unanswered(
+    headers: &mut http::HeaderMap,
+    status: StatusCode,
+    expects_continue: bool,
+    request_length: Option<&http::HeaderValue>,
+) {
+    if expects_continue
+        && (status.as_u16() >= 300 || request_length.is_some_and(|v| v.as_bytes() == b"0"))
+    {
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
     }
 }
 

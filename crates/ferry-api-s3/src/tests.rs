@@ -986,3 +986,19 @@ async fn access_point_hosts_go_through_the_alias() {
     assert_eq!(a.status, 404, "{}", a.body);
     assert!(a.body.contains("<Code>NoSuchBucket</Code>"), "{}", a.body);
 }
+
+#[tokio::test]
+async fn control_refusals_before_the_body_close_a_continue_connection() {
+    let s3 = service();
+    let other = ("x-amz-account-id", "210987654321");
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1/policy",
+        &[other, ("expect", "100-continue")],
+        b"<PutAccessPointPolicyRequest><Policy>{}</Policy></PutAccessPointPolicyRequest>",
+    )
+    .await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(header(&a, "connection"), "close");
+}
