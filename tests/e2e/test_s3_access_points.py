@@ -182,6 +182,14 @@ def test_bad_requests(vctl, vendor_id, bucket):
         vctl.create_access_point(AccountId=vendor_id, Name="Bad_Name", Bucket=bucket)
     with client_error("NoSuchBucket", 404):
         vctl.create_access_point(AccountId=vendor_id, Name=apname(), Bucket=bname("missing"))
+    # Asked for and not done: refused, not dropped.
+    with client_error("NotImplemented", 501):
+        vctl.create_access_point(AccountId=vendor_id, Name=apname(), Bucket=bucket,
+                                 PublicAccessBlockConfiguration={"BlockPublicPolicy": False})
+    with client_error("NotImplemented", 501):
+        vctl.create_access_point(AccountId=vendor_id, Name=apname(), Bucket=bucket,
+                                 Tags=[{"Key": "team", "Value": "data"}])
+    assert vctl.list_access_points(AccountId=vendor_id, Bucket=bucket)["AccessPointList"] == []
 
 
 def test_policies_and_status(vctl, vendor_id, customer_id, bucket):

@@ -332,6 +332,28 @@ fn parse_create(body: &[u8]) -> Result<(String, Option<AccountId>, Option<String
         })?),
     };
     let vpc = field(&fields, "VpcConfiguration/VpcId").map(str::to_string);
+    // What Ferry cannot do is refused rather than silently dropped: scopes
+    // and tags are not kept, and public access is blocked on every access
+    // point (there is no anonymous access to open it to).
+    let not_done = |what: &str| {
+        ControlError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("Ferry does not implement {what} on access points"),
+        )
+    };
+    for (path, value) in &fields {
+        let top = path.split('/').next().unwrap_or("");
+        if top == "Scope" {
+            return Err(not_done("Scope"));
+        }
+        if top == "Tags" {
+            return Err(not_done("Tags"));
+        }
+        if top == "PublicAccessBlockConfiguration" && value.trim().eq_ignore_ascii_case("false") {
+            return Err(not_done("turning off the public access block"));
+        }
+    }
     Ok((bucket, bucket_account, vpc))
 }
 
@@ -750,6 +772,18 @@ mod tests {
             parse_create(b"<CreateAccessPointRequest><Bucket>x</Bucket>").map_err(|e| e.code),
             Err("MalformedXML".to_string())
         );
+        let blocked = b"<CreateAccessPointRequest><Bucket>b</Bucket><PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration></CreateAccessPointRequest>";
+        assert!(parse_create(blocked).is_ok());
+        for refused in [
+            &b"<CreateAccessPointRequest><Bucket>b</Bucket><PublicAccessBlockConfiguration><BlockPublicPolicy>false</BlockPublicPolicy></PublicAccessBlockConfiguration></CreateAccessPointRequest>"[..],
+            b"<CreateAccessPointRequest><Bucket>b</Bucket><Tags><Tag><Key>k</Key><Value>v</Value></Tag></Tags></CreateAccessPointRequest>",
+            b"<CreateAccessPointRequest><Bucket>b</Bucket><Scope><Prefixes><Prefix>p</Prefix></Prefixes></Scope></CreateAccessPointRequest>",
+        ] {
+            assert_eq!(
+                parse_create(refused).map_err(|e| (e.status.as_u16(), e.code)),
+                Err((501, "NotImplemented".to_string()))
+            );
+        }
         assert_eq!(
             parse_create(b"<CreateAccessPointRequest/>").map_err(|e| e.code),
             Err("InvalidRequest".to_string())
