@@ -16,10 +16,10 @@ import hashlib
 import json
 import socket
 
-import boto3
 import pytest
 from botocore.config import Config
 
+from conftest import _boto_session
 from util import REGION, Creds, client_error, ct_detail, http_request, sign, unique, wait_for_request_ids
 
 _real_getaddrinfo = socket.getaddrinfo
@@ -47,7 +47,7 @@ def ferry_client(ferry, service: str, creds: Creds, **config):
     IP address, under which botocore's host prefixes name nothing)."""
     cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"},
                  connect_timeout=5, read_timeout=30, signature_version="s3v4", **config)
-    return boto3.session.Session().client(
+    return _boto_session().client(
         service, endpoint_url=local_endpoint(ferry), region_name=REGION,
         aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,
         aws_session_token=creds.session_token, config=cfg)
