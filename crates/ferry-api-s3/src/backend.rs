@@ -8,11 +8,12 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_core::{CoreError, Ferry, RequestContext};
+use ferry_types::AccountId;
 use futures::stream::BoxStream;
 
 pub use ferry_core::s3::{
-    BucketInfo, ByteRange, GetOutcome, GetRequest, ListOutcome, ListRequest, ObjectHeaders,
-    ObjectInfo,
+    AccessPointInfo, BucketInfo, ByteRange, GetOutcome, GetRequest, ListOutcome, ListRequest,
+    ObjectHeaders, ObjectInfo,
 };
 
 /// The body of a `PutObject`, as the core reads it. An error item means the
@@ -117,6 +118,99 @@ pub trait Backend: Send + Sync + 'static {
         bucket: &str,
         req: ListRequest,
     ) -> Result<ListOutcome, CoreError>;
+
+    // S3 Control's access points. The wire tests' fake has none, so these
+    // default to an internal error; `Ferry` forwards each to the core.
+
+    /// `CreateAccessPoint` in `account` for `bucket` (of `bucket_account`).
+    async fn create_access_point(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+        _bucket: &str,
+        _bucket_account: Option<AccountId>,
+        _vpc_id: Option<String>,
+    ) -> Result<AccessPointInfo, CoreError> {
+        Err(no_access_points())
+    }
+    /// `GetAccessPoint`.
+    async fn get_access_point(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+    ) -> Result<AccessPointInfo, CoreError> {
+        Err(no_access_points())
+    }
+    /// `ListAccessPoints`, optionally of one bucket.
+    async fn list_access_points(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _bucket: Option<&str>,
+    ) -> Result<Vec<AccessPointInfo>, CoreError> {
+        Err(no_access_points())
+    }
+    /// `DeleteAccessPoint`.
+    async fn delete_access_point(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+    ) -> Result<(), CoreError> {
+        Err(no_access_points())
+    }
+    /// `PutAccessPointPolicy` (JSON text).
+    async fn put_access_point_policy(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+        _policy: &str,
+    ) -> Result<(), CoreError> {
+        Err(no_access_points())
+    }
+    /// `GetAccessPointPolicy` (JSON text).
+    async fn get_access_point_policy(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+    ) -> Result<String, CoreError> {
+        Err(no_access_points())
+    }
+    /// `DeleteAccessPointPolicy`.
+    async fn delete_access_point_policy(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+    ) -> Result<(), CoreError> {
+        Err(no_access_points())
+    }
+    /// `GetAccessPointPolicyStatus`: whether the policy is public.
+    async fn get_access_point_policy_status(
+        &self,
+        _ctx: &RequestContext,
+        _account: AccountId,
+        _name: &str,
+    ) -> Result<bool, CoreError> {
+        Err(no_access_points())
+    }
+    /// The alias of an access point, to resolve its host name (no
+    /// authorization: the request then goes through the alias).
+    async fn access_point_alias(
+        &self,
+        _account: AccountId,
+        _name: &str,
+    ) -> Result<Option<String>, CoreError> {
+        Ok(None)
+    }
+}
+
+fn no_access_points() -> CoreError {
+    CoreError::Internal("this backend has no access points".into())
 }
 
 /// Each call is the core's own, unchanged.
@@ -211,5 +305,81 @@ impl Backend for Ferry {
         req: ListRequest,
     ) -> Result<ListOutcome, CoreError> {
         Ferry::list_objects(self, ctx, bucket, req).await
+    }
+
+    async fn create_access_point(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+        bucket: &str,
+        bucket_account: Option<AccountId>,
+        vpc_id: Option<String>,
+    ) -> Result<AccessPointInfo, CoreError> {
+        Ferry::create_access_point(self, ctx, account, name, bucket, bucket_account, vpc_id).await
+    }
+    async fn get_access_point(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<AccessPointInfo, CoreError> {
+        Ferry::get_access_point(self, ctx, account, name).await
+    }
+    async fn list_access_points(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        bucket: Option<&str>,
+    ) -> Result<Vec<AccessPointInfo>, CoreError> {
+        Ferry::list_access_points(self, ctx, account, bucket).await
+    }
+    async fn delete_access_point(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::delete_access_point(self, ctx, account, name).await
+    }
+    async fn put_access_point_policy(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::put_access_point_policy(self, ctx, account, name, policy).await
+    }
+    async fn get_access_point_policy(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<String, CoreError> {
+        Ferry::get_access_point_policy(self, ctx, account, name).await
+    }
+    async fn delete_access_point_policy(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::delete_access_point_policy(self, ctx, account, name).await
+    }
+    async fn get_access_point_policy_status(
+        &self,
+        ctx: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<bool, CoreError> {
+        Ferry::get_access_point_policy_status(self, ctx, account, name).await
+    }
+    async fn access_point_alias(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<String>, CoreError> {
+        Ferry::access_point_alias(self, account, name).await
     }
 }

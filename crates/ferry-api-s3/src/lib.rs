@@ -19,6 +19,7 @@
 
 mod audit;
 mod backend;
+mod control;
 mod error;
 mod host;
 mod ops;

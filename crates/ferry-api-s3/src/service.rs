@@ -14,12 +14,16 @@ use s3s::service::S3ServiceBuilder;
 
 use crate::audit::AuditSlot;
 use crate::backend::Backend;
+use crate::control;
 use crate::host::FerryHost;
 use crate::ops::FerryS3;
 
 /// S3 on Ferry: register with `FrontDoor::with_rest`.
 pub struct S3Service {
     s3s: s3s::service::S3Service,
+    /// For S3 Control and access point hosts, answered before s3s.
+    backend: Arc<dyn Backend>,
+    host: FerryHost,
 }
 
 impl S3Service {
@@ -35,11 +39,40 @@ impl S3Service {
     pub fn with_backend(backend: Arc<dyn Backend>, domains: Vec<String>) -> Self {
         // No `S3Auth` and no `S3Access`: the front door authenticated the
         // request and ferry-core authorizes each operation.
-        let mut builder = S3ServiceBuilder::new(FerryS3::new(backend));
-        builder.set_host(FerryHost::new(domains));
+        let host = FerryHost::new(domains);
+        let mut builder = S3ServiceBuilder::new(FerryS3::new(backend.clone()));
+        builder.set_host(host.clone());
         S3Service {
             s3s: builder.build(),
+            backend,
+            host,
         }
+    }
+
+    /// For a host `NAME-ACCOUNT.<domain>` naming an existing access point,
+    /// the host `ALIAS.<domain>[:port]` that addresses it through its alias:
+    /// s3s then reads the alias as the bucket and the core applies both the
+    /// access point's and the bucket's policy. A bucket that happens to be
+    /// named like `NAME-ACCOUNT` is still reachable whenever no such access
+    /// point exists.
+    async fn access_point_host(&self, headers: &http::HeaderMap) -> Option<http::HeaderValue> {
+        let raw = headers.get(http::header::HOST)?.to_str().ok()?;
+        let bare = crate::host::strip_port(raw);
+        let port = raw.get(bare.len()..).unwrap_or("");
+        let bare = bare.trim_end_matches('.').to_ascii_lowercase();
+        let prefix = crate::host::subdomain(&bare, self.host.domains())?;
+        let (name, account) = crate::host::access_point_of(prefix)?;
+        let domain = bare.get(prefix.len() + 1..)?;
+        let alias = match self.backend.access_point_alias(account, name).await {
+            Ok(a) => a?,
+            Err(e) => {
+                // The request then goes on as a bucket named by the host
+                // and fails there; the lookup's failure is for the log.
+                tracing::error!(error = %e, "access point host lookup failed");
+                return None;
+            }
+        };
+        http::HeaderValue::from_str(&format!("{alias}.{domain}{port}")).ok()
     }
 }
 
@@ -74,8 +107,22 @@ impl RestService for S3Service {
             });
             return resp;
         }
+        if control::is_control(req.uri().path(), req.headers(), self.host.domains()) {
+            let mut resp = control::handle(&*self.backend, self.host.domains(), caller, req).await;
+            let status = resp.status();
+            close_if_continue_unanswered(
+                resp.headers_mut(),
+                status,
+                expects_continue,
+                req_headers_len.as_ref(),
+            );
+            return resp;
+        }
         let slot = AuditSlot::default();
         let (mut parts, body) = req.into_parts();
+        if let Some(host) = self.access_point_host(&parts.headers).await {
+            parts.headers.insert(http::header::HOST, host);
+        }
         // The RequestContext (authenticated callers) is already among the
         // extensions; the slot joins it, and s3s hands both to the operation.
         parts.extensions.insert(slot.clone());
@@ -153,25 +200,36 @@ impl RestService for S3Service {
         } else {
             Body::new(body)
         };
-        if expects_continue
-            && (parts.status.as_u16() >= 300
-                || req_headers_len
-                    .as_ref()
-                    .is_some_and(|v| v.as_bytes() == b"0"))
-        {
-            // botocore (boto3, the aws CLI) sends `Expect: 100-continue` even
-            // for empty bodies; a final answer that came without a
-            // `100 Continue` (an empty body, or a refusal before the body
-            // was read) leaves its connection unable to read the next
-            // answer (boto/botocore#3755). A fresh connection avoids that.
-            parts.headers.insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-        }
+        close_if_continue_unanswered(
+            &mut parts.headers,
+            parts.status,
+            expects_continue,
+            req_headers_len.as_ref(),
+        );
         let mut resp = http::Response::from_parts(parts, body);
         resp.extensions_mut().insert(audit);
         resp
+    }
+}
+
+/// botocore (boto3, the aws CLI) sends `Expect: 100-continue` even for
+/// empty bodies; a final answer that came without a `100 Continue` (an
+/// empty body, or a refusal before the body was read) leaves its
+/// connection unable to read the next answer (boto/botocore#3755). A fresh
+/// connection avoids that.
+fn close_if_continue_unanswered(
+    headers: &mut http::HeaderMap,
+    status: StatusCode,
+    expects_continue: bool,
+    request_length: Option<&http::HeaderValue>,
+) {
+    if expects_continue
+        && (status.as_u16() >= 300 || request_length.is_some_and(|v| v.as_bytes() == b"0"))
+    {
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
     }
 }
 

@@ -22,7 +22,13 @@ use crate::service::S3Service;
 struct Fake {
     buckets: Mutex<BTreeSet<String>>,
     objects: Mutex<BTreeMap<(String, String), (Bytes, ObjectHeaders)>>,
+    /// Access points by (account, name), with their policies; the alias is
+    /// `NAME-alias` and only names a bucket if one of that name exists.
+    access_points: Mutex<BTreeMap<(AccountId, String), FakeAccessPoint>>,
 }
+
+/// An access point and its policy.
+type FakeAccessPoint = (AccessPointInfo, Option<String>);
 
 impl Fake {
     fn info(key: &str, bytes: &Bytes, headers: &ObjectHeaders) -> ObjectInfo {
@@ -221,6 +227,107 @@ impl Backend for Fake {
             out.next_after = None;
         }
         Ok(out)
+    }
+    async fn create_access_point(
+        &self,
+        _: &RequestContext,
+        account: AccountId,
+        name: &str,
+        bucket: &str,
+        bucket_account: Option<AccountId>,
+        vpc_id: Option<String>,
+    ) -> Result<AccessPointInfo, CoreError> {
+        self.bucket(bucket)?;
+        let mut aps = self.access_points.lock().unwrap();
+        if aps.contains_key(&(account, name.to_string())) {
+            return Err(CoreError::Conflict {
+                code: "AccessPointAlreadyOwnedByYou",
+                message: "exists".into(),
+            });
+        }
+        let info = AccessPointInfo {
+            name: name.to_string(),
+            account_id: account,
+            bucket: bucket.to_string(),
+            bucket_account_id: bucket_account.unwrap_or(account),
+            alias: format!("{name}-alias"),
+            network_origin: if vpc_id.is_some() { "VPC" } else { "Internet" }.into(),
+            vpc_id,
+            arn: format!("arn:aws:s3:us-east-1:{account}:accesspoint/{name}"),
+            created_at: Utc::now(),
+        };
+        aps.insert((account, name.to_string()), (info.clone(), None));
+        Ok(info)
+    }
+    async fn get_access_point(
+        &self,
+        _: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<AccessPointInfo, CoreError> {
+        self.access_points
+            .lock()
+            .unwrap()
+            .get(&(account, name.to_string()))
+            .map(|(i, _)| i.clone())
+            .ok_or_else(|| CoreError::not_found("NoSuchAccessPoint", "no such access point"))
+    }
+    async fn list_access_points(
+        &self,
+        _: &RequestContext,
+        account: AccountId,
+        bucket: Option<&str>,
+    ) -> Result<Vec<AccessPointInfo>, CoreError> {
+        Ok(self
+            .access_points
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|(i, _)| i.account_id == account && bucket.is_none_or(|b| i.bucket == b))
+            .map(|(i, _)| i.clone())
+            .collect())
+    }
+    async fn put_access_point_policy(
+        &self,
+        _: &RequestContext,
+        account: AccountId,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), CoreError> {
+        let mut aps = self.access_points.lock().unwrap();
+        let Some(entry) = aps.get_mut(&(account, name.to_string())) else {
+            return Err(CoreError::not_found(
+                "NoSuchAccessPoint",
+                "no such access point",
+            ));
+        };
+        entry.1 = Some(policy.to_string());
+        Ok(())
+    }
+    async fn get_access_point_policy(
+        &self,
+        _: &RequestContext,
+        account: AccountId,
+        name: &str,
+    ) -> Result<String, CoreError> {
+        self.access_points
+            .lock()
+            .unwrap()
+            .get(&(account, name.to_string()))
+            .and_then(|(_, p)| p.clone())
+            .ok_or_else(|| CoreError::not_found("NoSuchAccessPointPolicy", "no policy"))
+    }
+    async fn access_point_alias(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<String>, CoreError> {
+        Ok(self
+            .access_points
+            .lock()
+            .unwrap()
+            .get(&(account, name.to_string()))
+            .map(|(i, _)| i.alias.clone()))
     }
 }
 
@@ -670,4 +777,228 @@ async fn puts_asking_for_what_is_not_done_are_refused_not_ignored() {
     )
     .await;
     assert_eq!(a.status, 200, "{}", a.body);
+}
+
+const ACCOUNT_HEADER: (&str, &str) = ("x-amz-account-id", "123456789012");
+
+#[tokio::test]
+async fn s3_control_access_points_in_their_own_xml() {
+    let s3 = service();
+    send(&s3, "PUT", "/data", &[], b"").await;
+    let create = b"<CreateAccessPointRequest xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\"><Bucket>data</Bucket><VpcConfiguration><VpcId>vpc-1</VpcId></VpcConfiguration></CreateAccessPointRequest>";
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1",
+        &[ACCOUNT_HEADER],
+        create,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body.contains(
+            "<CreateAccessPointResult xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\">"
+        ),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<Alias>ap1-alias</Alias>"), "{}", a.body);
+    assert_eq!(a.audit.event_name, "CreateAccessPoint");
+
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1",
+        &[ACCOUNT_HEADER],
+        create,
+    )
+    .await;
+    assert_eq!(a.status, 409, "{}", a.body);
+    assert!(
+        a.body
+            .contains("<ErrorResponse><Error><Code>AccessPointAlreadyOwnedByYou</Code>"),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        a.audit.error_code.as_deref(),
+        Some("AccessPointAlreadyOwnedByYou")
+    );
+
+    let a = send(
+        &s3,
+        "GET",
+        "/v20180820/accesspoint/ap1",
+        &[ACCOUNT_HEADER],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    for part in [
+        "<Name>ap1</Name>",
+        "<Bucket>data</Bucket>",
+        "<NetworkOrigin>VPC</NetworkOrigin>",
+        "<VpcConfiguration><VpcId>vpc-1</VpcId></VpcConfiguration>",
+        "<Endpoints><entry><key>ipv4</key><value>s3-accesspoint.us-east-1.amazonaws.com</value></entry>",
+        "<BucketAccountId>123456789012</BucketAccountId>",
+    ] {
+        assert!(a.body.contains(part), "{part} in {}", a.body);
+    }
+    assert!(a.audit.read_only);
+
+    // The account from the host when the header is missing.
+    let a = send(
+        &s3,
+        "GET",
+        "/v20180820/accesspoint?bucket=data&maxResults=10",
+        &[("host", "123456789012.localhost:4566")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body
+            .contains("<AccessPointList><AccessPoint><Name>ap1</Name>"),
+        "{}",
+        a.body
+    );
+
+    let policy = b"<PutAccessPointPolicyRequest><Policy>{&quot;Version&quot;:&quot;2012-10-17&quot;}</Policy></PutAccessPointPolicyRequest>";
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1/policy",
+        &[ACCOUNT_HEADER],
+        policy,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = send(
+        &s3,
+        "GET",
+        "/v20180820/accesspoint/ap1/policy",
+        &[ACCOUNT_HEADER],
+        b"",
+    )
+    .await;
+    assert!(
+        a.body
+            .contains("<Policy>{&quot;Version&quot;:&quot;2012-10-17&quot;}</Policy>"),
+        "{}",
+        a.body
+    );
+
+    let a = send(
+        &s3,
+        "GET",
+        "/v20180820/accesspoint/nope",
+        &[ACCOUNT_HEADER],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 404);
+    assert!(
+        a.body.contains("<Code>NoSuchAccessPoint</Code>"),
+        "{}",
+        a.body
+    );
+}
+
+#[tokio::test]
+async fn s3_control_refuses_other_accounts_and_anonymous_callers() {
+    let s3 = service();
+    let other = ("x-amz-account-id", "210987654321");
+    let a = send(&s3, "GET", "/v20180820/accesspoint", &[other], b"").await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(a.body.contains("<Code>AccessDenied</Code>"));
+    assert_eq!(a.audit.event_name, "ListAccessPoints");
+    let a = send_as(
+        &s3,
+        None,
+        "GET",
+        "/v20180820/accesspoint",
+        &[ACCOUNT_HEADER],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    // No account at all: S3's request for a bucket `v20180820`.
+    let a = send(&s3, "GET", "/v20180820/accesspoint", &[], b"").await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(a.body.contains("<Code>NoSuchBucket</Code>"), "{}", a.body);
+    let a = send(
+        &s3,
+        "GET",
+        "/v20180820/configuration/publicAccessBlock",
+        &[ACCOUNT_HEADER],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 501, "{}", a.body);
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1",
+        &[ACCOUNT_HEADER],
+        b"<oops",
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("<Code>MalformedXML</Code>"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn access_point_hosts_go_through_the_alias() {
+    let s3 = service();
+    send(&s3, "PUT", "/data", &[], b"").await;
+    // The fake's alias names a bucket only if one of that name exists.
+    send(&s3, "PUT", "/ap1-alias", &[], b"").await;
+    send(&s3, "PUT", "/ap1-alias/k", &[], b"through the alias").await;
+    let create = b"<CreateAccessPointRequest><Bucket>data</Bucket></CreateAccessPointRequest>";
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1",
+        &[ACCOUNT_HEADER],
+        create,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = send(
+        &s3,
+        "GET",
+        "/k",
+        &[("host", "ap1-123456789012.localhost:4566")],
+        b"",
+    )
+    .await;
+    assert_eq!((a.status, a.body.as_str()), (200, "through the alias"));
+    assert_eq!(a.audit.event_name, "GetObject");
+    // No such access point: the host names a bucket, as any other.
+    let a = send(
+        &s3,
+        "GET",
+        "/k",
+        &[("host", "ap2-123456789012.localhost:4566")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(a.body.contains("<Code>NoSuchBucket</Code>"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn control_refusals_before_the_body_close_a_continue_connection() {
+    let s3 = service();
+    let other = ("x-amz-account-id", "210987654321");
+    let a = send(
+        &s3,
+        "PUT",
+        "/v20180820/accesspoint/ap1/policy",
+        &[other, ("expect", "100-continue")],
+        b"<PutAccessPointPolicyRequest><Policy>{}</Policy></PutAccessPointPolicyRequest>",
+    )
+    .await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(header(&a, "connection"), "close");
 }

@@ -164,6 +164,24 @@ impl Ferry {
         Ok(found)
     }
 
+    /// The alias of access point `name` of `account`, if it exists, with no
+    /// authorization: this only resolves an access point's host name
+    /// (`NAME-ACCOUNT.<domain>`) to the alias the request then goes through,
+    /// where every check applies as for the alias itself.
+    pub async fn access_point_alias(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> Result<Option<String>, CoreError> {
+        let Some(store) = self.placement().existing(account).await? else {
+            return Ok(None);
+        };
+        Ok(store
+            .get_access_point(account, name)
+            .await?
+            .map(|ap| ap.alias))
+    }
+
     /// The access point `name` of `account`, after authorizing `action` on
     /// it for the caller (who must be of that account, as in S3 Control).
     async fn access_point_for(
