@@ -8,7 +8,7 @@ use ferry_store::{AccessPoint, AccessPointAlias, StoreError, Write, WriteBatch};
 use ferry_types::{AccountId, Timestamp};
 use serde_json::Value;
 
-use super::{Found, MAX_POLICY_BYTES, invalid, no_bucket};
+use super::{Found, check_resource_policy, invalid, no_bucket};
 use crate::authz::Check;
 use crate::{CoreError, Ferry, RequestContext};
 
@@ -205,6 +205,16 @@ impl Ferry {
         ap.ok_or_else(|| no_access_point(name))
     }
 
+    /// Writes an access point's changed policy.
+    async fn store_access_point(&self, ap: AccessPoint) -> Result<(), CoreError> {
+        self.placement()
+            .for_account(ap.account_id)
+            .await?
+            .apply(WriteBatch::one(Write::UpdateAccessPoint(ap)))
+            .await?;
+        Ok(())
+    }
+
     /// `CreateAccessPoint` in `account` for `bucket` (of `bucket_account`,
     /// by default the same account).
     pub async fn create_access_point(
@@ -348,21 +358,9 @@ impl Ferry {
         let mut ap = self
             .access_point_for(ctx, "s3:PutAccessPointPolicy", account, name)
             .await?;
-        if policy.len() > MAX_POLICY_BYTES {
-            return Err(invalid(
-                "PolicyTooLarge",
-                format!("Policies must be no more than {MAX_POLICY_BYTES} bytes"),
-            ));
-        }
-        Policy::parse_with_limit(policy, PolicyKind::Resource, SizeLimit::unlimited())
-            .map_err(|e| invalid("MalformedPolicy", e.message()))?;
+        check_resource_policy(policy)?;
         ap.policy = Some(policy.to_string());
-        self.placement()
-            .for_account(account)
-            .await?
-            .apply(WriteBatch::one(Write::UpdateAccessPoint(ap)))
-            .await?;
-        Ok(())
+        self.store_access_point(ap).await
     }
 
     /// `GetAccessPointPolicy`.
@@ -394,12 +392,7 @@ impl Ferry {
             .access_point_for(ctx, "s3:DeleteAccessPointPolicy", account, name)
             .await?;
         ap.policy = None;
-        self.placement()
-            .for_account(account)
-            .await?
-            .apply(WriteBatch::one(Write::UpdateAccessPoint(ap)))
-            .await?;
-        Ok(())
+        self.store_access_point(ap).await
     }
 
     /// `GetAccessPointPolicyStatus`: whether the policy lets anyone in.

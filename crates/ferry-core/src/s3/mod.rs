@@ -489,14 +489,7 @@ impl Ferry {
         policy: &str,
     ) -> Result<(), CoreError> {
         let mut f = self.bucket_for(ctx, "s3:PutBucketPolicy", name).await?;
-        if policy.len() > MAX_POLICY_BYTES {
-            return Err(invalid(
-                "PolicyTooLarge",
-                format!("Policies must be no more than {MAX_POLICY_BYTES} bytes"),
-            ));
-        }
-        Policy::parse_with_limit(policy, PolicyKind::Resource, SizeLimit::unlimited())
-            .map_err(|e| invalid("MalformedPolicy", e.message()))?;
+        check_resource_policy(policy)?;
         f.bucket.policy = Some(policy.to_string());
         f.store
             .apply(WriteBatch::one(Write::UpdateBucket(f.bucket)))
@@ -772,6 +765,19 @@ impl Ferry {
         f.store.apply(batch).await?;
         Ok(())
     }
+}
+
+/// Checks a bucket or access point policy: its size and its grammar.
+pub(crate) fn check_resource_policy(policy: &str) -> Result<(), CoreError> {
+    if policy.len() > MAX_POLICY_BYTES {
+        return Err(invalid(
+            "PolicyTooLarge",
+            format!("Policies must be no more than {MAX_POLICY_BYTES} bytes"),
+        ));
+    }
+    Policy::parse_with_limit(policy, PolicyKind::Resource, SizeLimit::unlimited())
+        .map_err(|e| invalid("MalformedPolicy", e.message()))?;
+    Ok(())
 }
 
 /// The inclusive byte range `r` selects in an object of `size` bytes.
