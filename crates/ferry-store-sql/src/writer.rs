@@ -152,6 +152,26 @@ async fn commit_ops(
         } else {
             run_op(engine, &mut tx, Op::Apply(merged)).await.err()
         };
+        // Receives of one standard queue with the same visibility timeout
+        // share one claim, split between them afterwards: one statement for
+        // all the receivers waiting on a queue.
+        for (indices, shared) in shared_receives(&ops) {
+            if failed.is_some() {
+                break;
+            }
+            match queue::receive(engine, &mut tx, &shared).await {
+                Ok(mut claimed) => {
+                    for i in indices {
+                        let Op::Receive(r) = &ops[i] else { continue };
+                        let take = r.max.min(claimed.len());
+                        let rest = claimed.split_off(take);
+                        results[i] = Some(Ok(Done::Received(claimed)));
+                        claimed = rest;
+                    }
+                }
+                Err(e) => failed = Some(engine_err(e)),
+            }
+        }
         for (i, op) in ops.iter().enumerate() {
             if failed.is_some() {
                 break;
@@ -199,6 +219,38 @@ async fn commit_ops(
     Ok(results)
 }
 
+/// Groups of two or more receives that can share one claim: the same
+/// standard queue, redrive policy and visibility timeout. Each comes with
+/// the merged request (the latest `now`, the sum of the maxima).
+fn shared_receives(ops: &[Op]) -> Vec<(Vec<usize>, ReceiveRequest)> {
+    let mut groups: Vec<(Vec<usize>, ReceiveRequest)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let Op::Receive(r) = op else { continue };
+        if r.fifo {
+            continue;
+        }
+        let timeout = r.visible_until - r.now;
+        match groups.iter_mut().find(|(_, g)| {
+            g.account == r.account
+                && g.queue == r.queue
+                && g.redrive == r.redrive
+                && g.visible_until - g.now == timeout
+        }) {
+            Some((indices, g)) => {
+                indices.push(i);
+                g.max += r.max;
+                if r.now > g.now {
+                    g.now = r.now;
+                    g.visible_until = r.visible_until;
+                }
+            }
+            None => groups.push((vec![i], r.clone())),
+        }
+    }
+    groups.retain(|(indices, _)| indices.len() > 1);
+    groups
+}
+
 async fn run_op(
     engine: Engine,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -225,5 +277,47 @@ async fn run_op(
             .await
             .map(Done::Visibility)
             .map_err(engine_err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    fn receive(queue: &str, at: i64, timeout: i64, fifo: bool) -> Op {
+        let now = Utc::now() + Duration::milliseconds(at);
+        Op::Receive(ReceiveRequest {
+            account: "123456789012".parse().expect("id"),
+            queue: queue.into(),
+            now,
+            max: 10,
+            visible_until: now + Duration::seconds(timeout),
+            token: format!("t{at}-"),
+            fifo,
+            redrive: None,
+        })
+    }
+
+    #[test]
+    fn receives_share_a_claim_only_when_alike() {
+        let ops = vec![
+            receive("a", 0, 30, false),
+            receive("b", 1, 30, false),
+            receive("a", 2, 30, false),
+            receive("a", 3, 60, false),
+            receive("f.fifo", 4, 30, true),
+            receive("f.fifo", 5, 30, true),
+        ];
+        let groups = shared_receives(&ops);
+        assert_eq!(groups.len(), 1);
+        let (indices, merged) = &groups[0];
+        assert_eq!(indices, &[0, 2]);
+        assert_eq!(merged.max, 20);
+        let Op::Receive(latest) = &ops[2] else {
+            panic!("a receive")
+        };
+        assert_eq!(merged.now, latest.now, "the later receive's time");
+        assert_eq!(merged.visible_until, latest.visible_until);
     }
 }
