@@ -519,3 +519,22 @@ async fn delete_objects_reports_each_key() {
         .unwrap_err();
     assert_eq!(err.code(), "NoSuchBucket");
 }
+
+#[tokio::test]
+async fn deleting_a_bucket_aborts_its_uploads() {
+    let w = world().await;
+    let f = &w.ferry;
+    let c = ctx(f, &w.vendor);
+    f.create_bucket(&c, "mpu", "us-east-1").await.unwrap();
+    let (id, _) = upload(&w, "open", &[data(1000, 1)]).await;
+    f.delete_bucket(&c, "mpu").await.unwrap();
+    collect(&w).await;
+    assert_eq!(blob_files(&w), 0, "the open upload's part is gone");
+    // A bucket of the same name starts without the old upload.
+    f.create_bucket(&c, "mpu", "us-east-1").await.unwrap();
+    let err = f
+        .list_parts(&c, "mpu", "open", &id, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "NoSuchUpload");
+}

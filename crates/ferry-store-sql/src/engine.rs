@@ -1819,14 +1819,18 @@ impl Store for SqlStore {
     ) -> Result<bool, StoreError> {
         Ok(self
             .fetch_optional(
-                // A part's blob counts: an upload may stay open for days.
+                // A part's blob counts while its upload is open (an upload
+                // may stay open for days); a part written as its upload was
+                // completed or aborted holds nothing.
                 sqlx::query(
                     "SELECT 1 AS one FROM s3_objects WHERE account_id = $1 AND blob_key = $2 \
-                     UNION ALL SELECT 1 AS one FROM s3_parts WHERE account_id = $1 AND blob_key = $2 \
+                     UNION ALL SELECT 1 AS one FROM s3_parts p JOIN s3_uploads u \
+                     ON u.account_id = p.account_id AND u.upload_id = p.upload_id \
+                     WHERE p.account_id = $1 AND p.blob_key = $2 \
                      LIMIT 1",
                 )
-                    .bind(account.to_string())
-                    .bind(blob_key.to_string()),
+                .bind(account.to_string())
+                .bind(blob_key.to_string()),
             )
             .await?
             .is_some())

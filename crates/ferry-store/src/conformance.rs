@@ -168,6 +168,9 @@ pub async fn multipart_uploads(s: Arc<dyn Store>) {
         put(&s, Write::PutPart(part("u1", n, blob))).await;
     }
     put(&s, Write::PutPart(part("u2", 1, "q1"))).await;
+    // A part of no open upload (written as its upload went) holds nothing.
+    put(&s, Write::PutPart(part("gone", 1, "orphan"))).await;
+    assert!(!s.blob_referenced(a, "orphan").await.expect("ref"));
     let parts = s.list_parts(a, "u1").await.expect("parts");
     assert_eq!(
         parts.iter().map(|p| p.part_number).collect::<Vec<_>>(),

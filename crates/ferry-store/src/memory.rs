@@ -1174,10 +1174,15 @@ impl Store for MemoryStore {
             .objects
             .values()
             .any(|o| o.account_id == account && o.blob_key == blob_key)
-            || inner
-                .parts
-                .values()
-                .any(|p| p.account_id == account && p.blob_key == blob_key))
+            // A part counts only while its upload is open: a part written
+            // as its upload was completed or aborted holds nothing.
+            || inner.parts.values().any(|p| {
+                p.account_id == account
+                    && p.blob_key == blob_key
+                    && inner
+                        .uploads
+                        .contains_key(&(account, p.upload_id.clone()))
+            }))
     }
 
     async fn receive_messages(&self, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, StoreError> {

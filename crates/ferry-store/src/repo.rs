@@ -536,7 +536,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<BlobSweep>, StoreError>;
-    /// Whether any object or any part of an upload refers to the blob.
+    /// Whether any object, or any part of an upload still open, refers to
+    /// the blob.
     async fn blob_referenced(&self, account: AccountId, blob_key: &str)
     -> Result<bool, StoreError>;
 

@@ -474,12 +474,16 @@ impl Ferry {
                 message: "The bucket you tried to delete is not empty".into(),
             });
         }
-        f.store
-            .apply(WriteBatch::one(Write::DeleteBucket {
-                account: owner,
-                name: name.to_string(),
-            }))
-            .await?;
+        // Uploads in progress go with the bucket (their parts are swept),
+        // in the same write.
+        let mut batch = WriteBatch::one(Write::DeleteBucket {
+            account: owner,
+            name: name.to_string(),
+        });
+        for w in self.abort_all_uploads(&f).await? {
+            batch.push(w);
+        }
+        f.store.apply(batch).await?;
         self.placement()
             .catalog()
             .apply(WriteBatch::one(Write::DeleteBucketName(name.to_string())))

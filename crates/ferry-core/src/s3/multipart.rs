@@ -184,6 +184,39 @@ impl Ferry {
             .collect()
     }
 
+    /// The writes that abort every upload of a bucket being deleted: its
+    /// parts' bytes would otherwise stay referenced for good.
+    pub(super) async fn abort_all_uploads(&self, f: &Found) -> Result<Vec<Write>, CoreError> {
+        let owner = f.bucket.account_id;
+        let mut writes = Vec::new();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page = f
+                .store
+                .list_uploads(
+                    owner,
+                    &f.bucket.name,
+                    "",
+                    after.as_ref().map(|(k, id)| (k.as_str(), id.as_str())),
+                    MAX_LISTED,
+                )
+                .await?;
+            let full = page.len() == MAX_LISTED;
+            for u in &page {
+                let parts = f.store.list_parts(owner, &u.upload_id).await?;
+                writes.extend(self.sweep_parts(&parts));
+                writes.push(Write::DeleteUpload {
+                    account: owner,
+                    upload_id: u.upload_id.clone(),
+                });
+            }
+            match page.last() {
+                Some(u) if full => after = Some((u.key.clone(), u.upload_id.clone())),
+                _ => return Ok(writes),
+            }
+        }
+    }
+
     /// `CreateMultipartUpload`: the headers and metadata are kept with the
     /// upload and given to the object on completion.
     pub async fn create_multipart_upload(
