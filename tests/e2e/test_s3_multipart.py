@@ -233,6 +233,12 @@ def test_aws_cli_cp_40mib_is_a_multipart_upload(ferry, vendor, vs3, bucket, tmp_
     p = aws_s3(ferry, vendor, tmp_path, "cp", f"s3://{bucket}/data/big.bin", str(dst))
     assert p.returncode == 0, f"aws s3 cp down: {p.stdout}\n{p.stderr}"
     assert dst.read_bytes() == data
+    # Bucket to bucket: the CLI copies a large object with UploadPartCopy.
+    p = aws_s3(ferry, vendor, tmp_path, "cp", f"s3://{bucket}/data/big.bin", f"s3://{bucket}/copy/big.bin")
+    assert p.returncode == 0, f"aws s3 cp s3->s3: {p.stdout}\n{p.stderr}"
+    copied = vs3.get_object(Bucket=bucket, Key="copy/big.bin")
+    assert copied["ETag"].endswith('-5"'), copied["ETag"]
+    assert copied["Body"].read() == data
     assert vs3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
@@ -295,6 +301,11 @@ def test_copy_object_in_one_account(vs3, bucket):
                         CopySourceIfMatch='"00000000000000000000000000000000"')
     with client_error("NoSuchKey", 404):
         vs3.copy_object(Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "missing"})
+    # Keys that need encoding in x-amz-copy-source.
+    odd = "dir/with space+plus&é?.txt"
+    vs3.put_object(Bucket=bucket, Key=odd, Body=b"odd")
+    vs3.copy_object(Bucket=bucket, Key="odd copy", CopySource={"Bucket": bucket, "Key": odd})
+    assert vs3.get_object(Bucket=bucket, Key="odd copy")["Body"].read() == b"odd"
 
 
 def test_copy_object_across_accounts_needs_both_sides(ferry, vs3, cs3, customer, bucket):

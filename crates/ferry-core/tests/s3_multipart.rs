@@ -538,3 +538,96 @@ async fn deleting_a_bucket_aborts_its_uploads() {
         .unwrap_err();
     assert_eq!(err.code(), "NoSuchUpload");
 }
+
+#[tokio::test]
+async fn multipart_through_an_access_point_needs_both_policies() {
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    let cu = ctx(f, &w.customer);
+    let vendor = w.vendor.account;
+    let customer = w.customer.account;
+    f.create_bucket(&v, "ap-mpu", "us-east-1").await.unwrap();
+    let ap = f
+        .create_access_point(&v, vendor, "drop", "ap-mpu", None, None)
+        .await
+        .unwrap();
+    // The bucket delegates to the vendor's access points.
+    let delegating = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"*"}},"Action":["s3:PutObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts"],"Resource":"arn:aws:s3:::ap-mpu/*","Condition":{{"StringEquals":{{"s3:DataAccessPointAccount":"{vendor}"}}}}}}]}}"#
+    );
+    f.put_bucket_policy(&v, "ap-mpu", &delegating)
+        .await
+        .unwrap();
+    let denied = |e: CoreError| assert!(matches!(e, CoreError::AccessDenied(_)), "{e:?}");
+    // No access point policy yet: refused.
+    denied(
+        f.create_multipart_upload(&cu, &ap.alias, "in/x", ObjectHeaders::default())
+            .await
+            .unwrap_err(),
+    );
+    let ap_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{customer}:root"}},"Action":["s3:PutObject","s3:ListMultipartUploadParts"],"Resource":"{}/object/in/*"}}]}}"#,
+        ap.arn
+    );
+    f.put_access_point_policy(&v, vendor, "drop", &ap_policy)
+        .await
+        .unwrap();
+    let id = f
+        .create_multipart_upload(&cu, &ap.alias, "in/x", ObjectHeaders::default())
+        .await
+        .unwrap();
+    let etag = f
+        .upload_part(
+            &cu,
+            &ap.alias,
+            "in/x",
+            &id,
+            1,
+            None,
+            body(b"through the door"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.list_parts(&cu, &ap.alias, "in/x", &id, None, None)
+            .await
+            .unwrap()
+            .parts
+            .len(),
+        1
+    );
+    // Outside the prefix the access point grants, and actions it does not
+    // grant: refused.
+    denied(
+        f.create_multipart_upload(&cu, &ap.alias, "other/x", ObjectHeaders::default())
+            .await
+            .unwrap_err(),
+    );
+    denied(
+        f.abort_multipart_upload(&cu, &ap.alias, "in/x", &id)
+            .await
+            .unwrap_err(),
+    );
+    denied(
+        f.list_multipart_uploads(&cu, &ap.alias, ListUploadsRequest::default())
+            .await
+            .unwrap_err(),
+    );
+    f.complete_multipart_upload(
+        &cu,
+        &ap.alias,
+        "in/x",
+        &id,
+        vec![CompletedPart {
+            part_number: 1,
+            etag,
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_all(&w, &w.vendor, "ap-mpu", "in/x").await,
+        b"through the door"
+    );
+}
