@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from util import Creds, client_error, unique
+from util import Creds, client_error, ct_detail, unique, wait_for_request_ids
 
 MIB = 1024 * 1024
 
@@ -393,3 +393,26 @@ def test_the_wrong_account_is_refused_for_each_operation(vs3, ss3, bucket):
     r = vs3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
                                       MultipartUpload={"Parts": done})
     assert r["ETag"] == multipart_etag([b"only part"])
+
+
+def test_audit_records_multipart_operations(ferry, vendor, vs3, bucket):
+    upload_id, done = upload_parts(vs3, bucket, "audited", [b"part"])
+    r = vs3.complete_multipart_upload(Bucket=bucket, Key="audited", UploadId=upload_id,
+                                      MultipartUpload={"Parts": done})
+    complete_id = r["ResponseMetadata"]["RequestId"]
+    with client_error("NoSuchUpload", 404) as err:
+        vs3.list_parts(Bucket=bucket, Key="audited", UploadId=upload_id)
+    parts_id = err.value.response["ResponseMetadata"]["RequestId"]
+    ct = ferry.client("cloudtrail", vendor)
+    events = wait_for_request_ids(ct, [complete_id], LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "CompleteMultipartUpload"}])
+    d = next(ct_detail(e) for e in events if ct_detail(e).get("requestID") == complete_id)
+    assert d["requestParameters"]["bucketName"] == bucket
+    assert d["requestParameters"]["key"] == "audited"
+    assert d["requestParameters"]["uploadId"] == upload_id
+    assert d.get("errorCode") is None
+    events = wait_for_request_ids(ct, [parts_id], LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "ListParts"}])
+    d = next(ct_detail(e) for e in events if ct_detail(e).get("requestID") == parts_id)
+    assert d["errorCode"] == "NoSuchUpload"
+    assert d["readOnly"] is True
