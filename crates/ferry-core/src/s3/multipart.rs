@@ -26,6 +26,8 @@ use crate::{CoreError, Ferry, RequestContext};
 
 /// Smallest part but the last, as on S3.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// Largest part, as on S3.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// Highest part number.
 pub const MAX_PART_NUMBER: i32 = 10_000;
 /// Most uploads or parts in one listing page.
@@ -123,6 +125,30 @@ fn check_part_number(n: i32) -> Result<(), CoreError> {
             format!("Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"),
         ))
     }
+}
+
+/// `body`, failing with `EntityTooLarge` as soon as it passes `limit`
+/// bytes (before the excess is stored).
+fn capped<S, E>(
+    body: S,
+    limit: u64,
+) -> impl Stream<Item = Result<Bytes, Box<dyn std::error::Error + Send + Sync>>> + Send + Unpin + 'static
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+{
+    let mut seen: u64 = 0;
+    body.map(move |item| {
+        let chunk = item.map_err(Into::into)?;
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > limit {
+            return Err(Box::new(invalid(
+                "EntityTooLarge",
+                format!("Your proposed upload exceeds the maximum allowed size of {limit} bytes"),
+            )) as Box<dyn std::error::Error + Send + Sync>);
+        }
+        Ok(chunk)
+    })
 }
 
 fn part_info(p: &S3Part) -> PartInfo {
@@ -316,6 +342,7 @@ impl Ferry {
         let (f, _) = self
             .upload_for(ctx, "s3:PutObject", bucket, key, upload_id)
             .await?;
+        let body = capped(body, MAX_PART_SIZE);
         let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
         Ok(self
             .commit_part(&f, upload_id, part_number, blob_key, &info)
@@ -607,6 +634,21 @@ impl Ferry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_part_over_the_limit_fails_as_entity_too_large() {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"12345")),
+            Ok(Bytes::from_static(b"678")),
+        ];
+        let got: Vec<_> = capped(stream::iter(chunks), 6).collect().await;
+        assert!(matches!(&got[0], Ok(b) if b.len() == 5));
+        let err = got[1]
+            .as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<CoreError>());
+        assert_eq!(err.map(|e| e.code()), Some("EntityTooLarge"));
+    }
 
     #[test]
     fn the_multipart_etag_is_the_md5_of_the_binary_md5s() {
