@@ -158,6 +158,16 @@ def test_multipart_errors(vs3, bucket):
         vs3.upload_part(Bucket=bucket, Key="another-key", UploadId=upload_id, PartNumber=1, Body=b"x")
     with client_error("NoSuchBucket", 404):
         vs3.create_multipart_upload(Bucket=bname("missing"), Key="k")
+    with client_error("MalformedXML", 400):
+        vs3.complete_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id,
+                                      MultipartUpload={"Parts": []})
+    vs3.put_object(Bucket=bucket, Key="src", Body=b"0123456789")
+    with client_error("InvalidArgument", 400):
+        vs3.upload_part_copy(Bucket=bucket, Key="small", UploadId=upload_id, PartNumber=3,
+                             CopySource={"Bucket": bucket, "Key": "src"}, CopySourceRange="bytes=2-10")
+    with client_error("InvalidArgument", 400):
+        vs3.upload_part_copy(Bucket=bucket, Key="small", UploadId=upload_id, PartNumber=3,
+                             CopySource={"Bucket": bucket, "Key": "src"}, CopySourceRange="2-3")
     # Abort: the upload is gone, no object is made.
     vs3.abort_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id)
     with client_error("NoSuchUpload", 404):
