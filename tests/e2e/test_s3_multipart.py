@@ -191,6 +191,9 @@ def test_list_multipart_uploads_pages_and_prefixes(vs3, bucket):
     second = vs3.list_multipart_uploads(Bucket=bucket, KeyMarker=first["NextKeyMarker"],
                                         UploadIdMarker=first["NextUploadIdMarker"])
     assert [u["Key"] for u in second["Uploads"]] == ["b/1"]
+    rolled = vs3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in rolled["CommonPrefixes"]] == ["a/", "b/"]
+    assert rolled.get("Uploads", []) == []
     for key, upload_id in ids.items():
         vs3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 

@@ -631,3 +631,66 @@ async fn multipart_through_an_access_point_needs_both_policies() {
         b"through the door"
     );
 }
+
+#[tokio::test]
+async fn listing_uploads_rolls_up_prefixes_and_pages() {
+    let w = world().await;
+    let f = &w.ferry;
+    let c = ctx(f, &w.vendor);
+    f.create_bucket(&c, "mpu", "us-east-1").await.unwrap();
+    for key in ["a/1", "a/2", "b/x/1", "c"] {
+        f.create_multipart_upload(&c, "mpu", key, ObjectHeaders::default())
+            .await
+            .unwrap();
+    }
+    let list = |marker: Option<&str>, max: Option<usize>| ListUploadsRequest {
+        delimiter: Some("/".into()),
+        key_marker: marker.map(str::to_string),
+        max_uploads: max,
+        ..Default::default()
+    };
+    let all = f
+        .list_multipart_uploads(&c, "mpu", list(None, None))
+        .await
+        .unwrap();
+    assert_eq!(all.common_prefixes, ["a/", "b/"]);
+    assert_eq!(
+        all.uploads
+            .iter()
+            .map(|u| u.key.as_str())
+            .collect::<Vec<_>>(),
+        ["c"]
+    );
+    assert!(!all.is_truncated);
+    // One entry a page: a prefix is one entry, and the next page starts
+    // after all of it.
+    let mut marker: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = f
+            .list_multipart_uploads(&c, "mpu", list(marker.as_deref(), Some(1)))
+            .await
+            .unwrap();
+        seen.extend(page.common_prefixes.clone());
+        seen.extend(page.uploads.iter().map(|u| u.key.clone()));
+        if !page.is_truncated {
+            break;
+        }
+        marker = page.next_key_marker;
+    }
+    assert_eq!(seen, ["a/", "b/", "c"]);
+    let under_b = f
+        .list_multipart_uploads(
+            &c,
+            "mpu",
+            ListUploadsRequest {
+                prefix: "b/".into(),
+                delimiter: Some("/".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(under_b.common_prefixes, ["b/x/"]);
+    assert!(under_b.uploads.is_empty());
+}

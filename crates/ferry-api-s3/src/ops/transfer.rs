@@ -431,16 +431,13 @@ impl FerryS3 {
         let result = async {
             let ctx = caller(&req)?;
             let i = &req.input;
-            refuse(&[(
-                i.delimiter.as_deref().is_some_and(|d| !d.is_empty()),
-                "A delimiter on ListMultipartUploads",
-            )])?;
             let max = page_size(i.max_uploads, "max-uploads")?;
             let list = ListUploadsRequest {
                 prefix: i.prefix.clone().unwrap_or_default(),
                 key_marker: i.key_marker.clone().filter(|k| !k.is_empty()),
                 upload_id_marker: i.upload_id_marker.clone(),
                 max_uploads: max,
+                delimiter: i.delimiter.clone(),
             };
             let page = self
                 .backend
@@ -474,6 +471,13 @@ impl FerryS3 {
                 next_key_marker: page.next_key_marker,
                 next_upload_id_marker: page.next_upload_id_marker,
                 uploads: Some(uploads),
+                common_prefixes: Some(
+                    page.common_prefixes
+                        .into_iter()
+                        .map(|p| dto::CommonPrefix { prefix: Some(p) })
+                        .collect(),
+                ),
+                delimiter: i.delimiter.clone(),
                 ..Default::default()
             }))
         }

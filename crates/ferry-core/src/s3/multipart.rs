@@ -79,6 +79,8 @@ pub struct ListUploadsRequest {
     pub upload_id_marker: Option<String>,
     /// Page size (at most 1000).
     pub max_uploads: Option<usize>,
+    /// Roll keys up to the first delimiter after the prefix.
+    pub delimiter: Option<String>,
 }
 
 /// A page of uploads.
@@ -86,6 +88,8 @@ pub struct ListUploadsRequest {
 pub struct ListUploadsOutcome {
     /// The uploads, by key then upload id.
     pub uploads: Vec<UploadInfo>,
+    /// The common prefixes, with a delimiter.
+    pub common_prefixes: Vec<String>,
     /// Whether more follow.
     pub is_truncated: bool,
     /// Where the next page starts, when truncated.
@@ -585,45 +589,82 @@ impl Ferry {
             .bucket_for(ctx, "s3:ListBucketMultipartUploads", bucket)
             .await?;
         let max = req.max_uploads.unwrap_or(MAX_LISTED).min(MAX_LISTED);
+        let owner = f.bucket.account_id;
+        let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
         // Without an upload id marker, every upload of the marker key is
-        // skipped, as on S3; "" sorts before any id, "~" after any Ferry
-        // makes (they are hex).
-        let after = req.key_marker.as_deref().map(|k| {
+        // skipped, as on S3; "~" sorts after any id Ferry makes (hex).
+        let mut after: Option<(String, String)> = req.key_marker.as_ref().map(|k| {
             (
-                k,
+                k.clone(),
                 req.upload_id_marker
-                    .as_deref()
+                    .clone()
                     .filter(|id| !id.is_empty())
-                    .unwrap_or("~"),
+                    .unwrap_or_else(|| "~".into()),
             )
         });
-        let mut rows = f
-            .store
-            .list_uploads(
-                f.bucket.account_id,
-                &f.bucket.name,
-                &req.prefix,
-                after,
-                max + 1,
-            )
-            .await?;
-        let is_truncated = rows.len() > max;
-        rows.truncate(max);
-        let uploads: Vec<UploadInfo> = rows
-            .into_iter()
-            .map(|u| UploadInfo {
-                upload_id: u.upload_id,
-                key: u.key,
-                initiator: u.initiator,
-                initiated_at: u.initiated_at,
-            })
-            .collect();
-        let (next_key_marker, next_upload_id_marker) = match (is_truncated, uploads.last()) {
-            (true, Some(u)) => (Some(u.key.clone()), Some(u.upload_id.clone())),
+        let mut uploads: Vec<UploadInfo> = Vec::new();
+        let mut common_prefixes: Vec<String> = Vec::new();
+        // The last entry of the page: an upload, or a common prefix.
+        let mut last: Option<(String, Option<String>)> = None;
+        let mut is_truncated = false;
+        'pages: loop {
+            let rows = f
+                .store
+                .list_uploads(
+                    owner,
+                    &f.bucket.name,
+                    &req.prefix,
+                    after.as_ref().map(|(k, id)| (k.as_str(), id.as_str())),
+                    MAX_LISTED,
+                )
+                .await?;
+            let more = rows.len() == MAX_LISTED;
+            for u in rows {
+                after = Some((u.key.clone(), u.upload_id.clone()));
+                // Keys with the delimiter after the prefix roll up into
+                // one common prefix, counted once (and not again on the
+                // page after one that ended with it).
+                let rolled = delimiter.and_then(|d| {
+                    let rest = u.key.get(req.prefix.len()..)?;
+                    let i = rest.find(d)?;
+                    Some(format!("{}{}", req.prefix, &rest[..i + d.len()]))
+                });
+                if let Some(cp) = &rolled
+                    && (req.key_marker.as_ref() == Some(cp) || common_prefixes.last() == Some(cp))
+                {
+                    continue;
+                }
+                if uploads.len() + common_prefixes.len() >= max {
+                    is_truncated = true;
+                    break 'pages;
+                }
+                match rolled {
+                    Some(cp) => {
+                        last = Some((cp.clone(), None));
+                        common_prefixes.push(cp);
+                    }
+                    None => {
+                        last = Some((u.key.clone(), Some(u.upload_id.clone())));
+                        uploads.push(UploadInfo {
+                            upload_id: u.upload_id,
+                            key: u.key,
+                            initiator: u.initiator,
+                            initiated_at: u.initiated_at,
+                        });
+                    }
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        let (next_key_marker, next_upload_id_marker) = match (is_truncated, last) {
+            (true, Some((k, id))) => (Some(k), id),
             _ => (None, None),
         };
         Ok(ListUploadsOutcome {
             uploads,
+            common_prefixes,
             is_truncated,
             next_key_marker,
             next_upload_id_marker,
