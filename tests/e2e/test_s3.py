@@ -518,8 +518,9 @@ def test_audit_records_s3_operations(ferry, vendor, vs3, bucket):
 
 
 def aws_s3(ferry, creds: Creds, tmp_path, *args: str, timeout: float = 180.0) -> subprocess.CompletedProcess:
-    """`aws s3 ...` with a config of its own: one PutObject up to 64 MiB
-    (multipart uploads are not in this slice)."""
+    """`aws s3 ...` with a config of its own: one PutObject up to 64 MiB, so
+    the single-part path is what is tested here (multipart uploads are
+    tested in test_s3_multipart.py)."""
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    multipart_threshold = 64MB\n    multipart_chunksize = 64MB\n")
     env = ferry._env(creds)

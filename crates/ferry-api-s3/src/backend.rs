@@ -12,9 +12,17 @@ use ferry_types::AccountId;
 use futures::stream::BoxStream;
 
 pub use ferry_core::s3::{
-    AccessPointInfo, BucketInfo, ByteRange, GetOutcome, GetRequest, ListOutcome, ListRequest,
-    ObjectHeaders, ObjectInfo,
+    AccessPointInfo, BucketInfo, ByteRange, CompletedPart, CopyRequest, CopySource, DeleteResult,
+    GetOutcome, GetRequest, ListOutcome, ListPartsOutcome, ListRequest, ListUploadsOutcome,
+    ListUploadsRequest, MetadataDirective, ObjectHeaders, ObjectInfo, PartInfo,
 };
+use ferry_types::Timestamp;
+
+/// What a backend without the multipart and copy operations answers (the
+/// wire tests' fake): S3's own code for an operation not there.
+fn not_here() -> CoreError {
+    CoreError::invalid("NotImplemented", "This operation is not implemented")
+}
 
 /// The body of a `PutObject`, as the core reads it. An error item means the
 /// client's bytes failed (bad payload hash, broken chunk signature, early
@@ -207,6 +215,110 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Option<String>, CoreError> {
         Ok(None)
     }
+
+    // Multipart uploads, CopyObject and DeleteObjects. Defaults answer
+    // NotImplemented so a fake backend need not have them.
+
+    /// Starts a multipart upload; returns its id.
+    async fn create_multipart_upload(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _headers: ObjectHeaders,
+    ) -> Result<String, CoreError> {
+        Err(not_here())
+    }
+    /// Stores a part; returns its (quoted) ETag.
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_part(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _upload_id: &str,
+        _part_number: i32,
+        _content_md5: Option<String>,
+        _body: BodyStream,
+    ) -> Result<String, CoreError> {
+        Err(not_here())
+    }
+    /// Stores a part copied from (a range of) another object.
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_part_copy(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _upload_id: &str,
+        _part_number: i32,
+        _source_bucket: &str,
+        _source_key: &str,
+        _source: GetRequest,
+    ) -> Result<PartInfo, CoreError> {
+        Err(not_here())
+    }
+    /// Makes the object of the listed parts; returns its (quoted) ETag.
+    async fn complete_multipart_upload(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _upload_id: &str,
+        _parts: Vec<CompletedPart>,
+    ) -> Result<String, CoreError> {
+        Err(not_here())
+    }
+    /// Abandons an upload.
+    async fn abort_multipart_upload(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _upload_id: &str,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// A page of an upload's parts.
+    async fn list_parts(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _upload_id: &str,
+        _marker: Option<i32>,
+        _max_parts: Option<usize>,
+    ) -> Result<ListPartsOutcome, CoreError> {
+        Err(not_here())
+    }
+    /// A page of a bucket's uploads in progress.
+    async fn list_multipart_uploads(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _req: ListUploadsRequest,
+    ) -> Result<ListUploadsOutcome, CoreError> {
+        Err(not_here())
+    }
+    /// Copies an object; returns its (quoted) ETag and time.
+    async fn copy_object(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _req: CopyRequest,
+    ) -> Result<(String, Timestamp), CoreError> {
+        Err(not_here())
+    }
+    /// Deletes keys, each with its own result.
+    async fn delete_objects(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _keys: Vec<String>,
+    ) -> Result<Vec<DeleteResult>, CoreError> {
+        Err(not_here())
+    }
 }
 
 fn no_access_points() -> CoreError {
@@ -306,7 +418,116 @@ impl Backend for Ferry {
     ) -> Result<ListOutcome, CoreError> {
         Ferry::list_objects(self, ctx, bucket, req).await
     }
-
+    async fn create_multipart_upload(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+    ) -> Result<String, CoreError> {
+        Ferry::create_multipart_upload(self, ctx, bucket, key, headers).await
+    }
+    async fn upload_part(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_md5: Option<String>,
+        body: BodyStream,
+    ) -> Result<String, CoreError> {
+        Ferry::upload_part(
+            self,
+            ctx,
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            content_md5.as_deref(),
+            body,
+        )
+        .await
+    }
+    async fn upload_part_copy(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        source_bucket: &str,
+        source_key: &str,
+        source: GetRequest,
+    ) -> Result<PartInfo, CoreError> {
+        Ferry::upload_part_copy(
+            self,
+            ctx,
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            source_bucket,
+            source_key,
+            source,
+        )
+        .await
+    }
+    async fn complete_multipart_upload(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+    ) -> Result<String, CoreError> {
+        Ferry::complete_multipart_upload(self, ctx, bucket, key, upload_id, parts).await
+    }
+    async fn abort_multipart_upload(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::abort_multipart_upload(self, ctx, bucket, key, upload_id).await
+    }
+    async fn list_parts(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: Option<i32>,
+        max_parts: Option<usize>,
+    ) -> Result<ListPartsOutcome, CoreError> {
+        Ferry::list_parts(self, ctx, bucket, key, upload_id, marker, max_parts).await
+    }
+    async fn list_multipart_uploads(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        req: ListUploadsRequest,
+    ) -> Result<ListUploadsOutcome, CoreError> {
+        Ferry::list_multipart_uploads(self, ctx, bucket, req).await
+    }
+    async fn copy_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: CopyRequest,
+    ) -> Result<(String, Timestamp), CoreError> {
+        Ferry::copy_object(self, ctx, bucket, key, req).await
+    }
+    async fn delete_objects(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<DeleteResult>, CoreError> {
+        Ferry::delete_objects(self, ctx, bucket, keys).await
+    }
     async fn create_access_point(
         &self,
         ctx: &RequestContext,

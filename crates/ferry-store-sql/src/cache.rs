@@ -145,6 +145,9 @@ fn changes_cached_rows(w: &Write) -> bool {
             | Write::DeleteObject { .. }
             | Write::PutBlobSweep(_)
             | Write::DeleteBlobSweep { .. }
+            | Write::PutUpload(_)
+            | Write::PutPart(_)
+            | Write::DeleteUpload { .. }
     )
 }
 

@@ -554,6 +554,51 @@ pub(crate) async fn apply_one(
                 .execute(&mut **tx)
                 .await?;
         }
+        Write::PutUpload(u) => {
+            sqlx::query(
+                "INSERT INTO s3_uploads (account_id, upload_id, bucket, key, meta, initiator, \
+                 initiated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(u.account_id.to_string())
+            .bind(u.upload_id)
+            .bind(u.bucket)
+            .bind(u.key)
+            .bind(u.meta)
+            .bind(u.initiator)
+            .bind(ms(u.initiated_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::PutPart(p) => {
+            sqlx::query(
+                "INSERT INTO s3_parts (account_id, upload_id, part_number, blob_key, size, etag, \
+                 last_modified) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (account_id, upload_id, part_number) DO UPDATE SET \
+                 blob_key = excluded.blob_key, size = excluded.size, etag = excluded.etag, \
+                 last_modified = excluded.last_modified",
+            )
+            .bind(p.account_id.to_string())
+            .bind(p.upload_id)
+            .bind(i64::from(p.part_number))
+            .bind(p.blob_key)
+            .bind(p.size)
+            .bind(p.etag)
+            .bind(ms(p.last_modified))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::DeleteUpload { account, upload_id } => {
+            sqlx::query("DELETE FROM s3_parts WHERE account_id = $1 AND upload_id = $2")
+                .bind(account.to_string())
+                .bind(upload_id.clone())
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM s3_uploads WHERE account_id = $1 AND upload_id = $2")
+                .bind(account.to_string())
+                .bind(upload_id)
+                .execute(&mut **tx)
+                .await?;
+        }
         Write::PutAccessPointAlias(a) => {
             sqlx::query(
                 "INSERT INTO s3_access_point_aliases (alias, account_id, name) VALUES ($1, $2, $3)",
@@ -949,6 +994,8 @@ const MANAGED_COLS: &str = "account_id, name, policy_id, path, description, defa
 const ATTACH_COLS: &str = "account_id, principal_kind, principal_name, policy_arn";
 const OBJECT_COLS: &str =
     "account_id, bucket, key, blob_key, size, etag, meta, tags, last_modified";
+const UPLOAD_COLS: &str = "account_id, upload_id, bucket, key, meta, initiator, initiated_at";
+const PART_COLS: &str = "account_id, upload_id, part_number, blob_key, size, etag, last_modified";
 const AP_COLS: &str = "account_id, name, bucket, bucket_account_id, alias, network_origin, vpc_id, policy, created_at";
 const AUDIT_COLS: &str = "account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, body";
 
@@ -1622,6 +1669,85 @@ impl Store for SqlStore {
         Ok(out)
     }
 
+    async fn get_upload(
+        &self,
+        account: AccountId,
+        upload_id: &str,
+    ) -> Result<Option<S3Upload>, StoreError> {
+        self.fetch_optional(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {UPLOAD_COLS} FROM s3_uploads WHERE account_id = $1 AND upload_id = $2"
+            )))
+            .bind(account.to_string())
+            .bind(upload_id.to_string()),
+        )
+        .await?
+        .map(|r| s3_upload(&r))
+        .transpose()
+    }
+
+    async fn list_uploads(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<S3Upload>, StoreError> {
+        // As list_objects: keys sort byte-wise, the scan starts at the
+        // prefix and stops at the first key without it.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let q = match after {
+            Some((k, id)) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {UPLOAD_COLS} FROM s3_uploads WHERE account_id = $1 AND bucket = $2 \
+                 AND key >= $3 AND (key > $4 OR (key = $4 AND upload_id > $5)) \
+                 ORDER BY key, upload_id LIMIT $6"
+            )))
+            .bind(account.to_string())
+            .bind(bucket.to_string())
+            .bind(prefix.to_string())
+            .bind(k.to_string())
+            .bind(id.to_string())
+            .bind(limit),
+            None => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {UPLOAD_COLS} FROM s3_uploads WHERE account_id = $1 AND bucket = $2 \
+                 AND key >= $3 ORDER BY key, upload_id LIMIT $4"
+            )))
+            .bind(account.to_string())
+            .bind(bucket.to_string())
+            .bind(prefix.to_string())
+            .bind(limit),
+        };
+        let mut out = Vec::new();
+        for r in self.fetch_all(q).await? {
+            let u = s3_upload(&r)?;
+            if !u.key.starts_with(prefix) {
+                break;
+            }
+            out.push(u);
+        }
+        Ok(out)
+    }
+
+    async fn list_parts(
+        &self,
+        account: AccountId,
+        upload_id: &str,
+    ) -> Result<Vec<S3Part>, StoreError> {
+        self.fetch_all(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {PART_COLS} FROM s3_parts WHERE account_id = $1 AND upload_id = $2 \
+                 ORDER BY part_number"
+            )))
+            .bind(account.to_string())
+            .bind(upload_id.to_string()),
+        )
+        .await?
+        .iter()
+        .map(s3_part)
+        .collect()
+    }
+
     async fn get_access_point_alias(
         &self,
         alias: &str,
@@ -1693,9 +1819,18 @@ impl Store for SqlStore {
     ) -> Result<bool, StoreError> {
         Ok(self
             .fetch_optional(
-                sqlx::query("SELECT 1 AS one FROM s3_objects WHERE account_id = $1 AND blob_key = $2 LIMIT 1")
-                    .bind(account.to_string())
-                    .bind(blob_key.to_string()),
+                // A part's blob counts while its upload is open (an upload
+                // may stay open for days); a part written as its upload was
+                // completed or aborted holds nothing.
+                sqlx::query(
+                    "SELECT 1 AS one FROM s3_objects WHERE account_id = $1 AND blob_key = $2 \
+                     UNION ALL SELECT 1 AS one FROM s3_parts p JOIN s3_uploads u \
+                     ON u.account_id = p.account_id AND u.upload_id = p.upload_id \
+                     WHERE p.account_id = $1 AND p.blob_key = $2 \
+                     LIMIT 1",
+                )
+                .bind(account.to_string())
+                .bind(blob_key.to_string()),
             )
             .await?
             .is_some())

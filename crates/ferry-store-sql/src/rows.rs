@@ -272,6 +272,31 @@ pub(crate) fn s3_object(r: &AnyRow) -> Result<S3Object, StoreError> {
     })
 }
 
+pub(crate) fn s3_upload(r: &AnyRow) -> Result<S3Upload, StoreError> {
+    Ok(S3Upload {
+        account_id: acct(r, "account_id")?,
+        upload_id: s(r, "upload_id")?,
+        bucket: s(r, "bucket")?,
+        key: s(r, "key")?,
+        meta: s(r, "meta")?,
+        initiator: s(r, "initiator")?,
+        initiated_at: from_ms(i(r, "initiated_at")?),
+    })
+}
+
+pub(crate) fn s3_part(r: &AnyRow) -> Result<S3Part, StoreError> {
+    Ok(S3Part {
+        account_id: acct(r, "account_id")?,
+        upload_id: s(r, "upload_id")?,
+        part_number: i32::try_from(i(r, "part_number")?)
+            .map_err(|e| StoreError::Engine(format!("corrupt row: part_number: {e}")))?,
+        blob_key: s(r, "blob_key")?,
+        size: i(r, "size")?,
+        etag: s(r, "etag")?,
+        last_modified: from_ms(i(r, "last_modified")?),
+    })
+}
+
 pub(crate) fn blob_sweep(r: &AnyRow) -> Result<BlobSweep, StoreError> {
     Ok(BlobSweep {
         account_id: acct(r, "account_id")?,

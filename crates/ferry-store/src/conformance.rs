@@ -99,9 +99,101 @@ where
     fifo_and_redrive(fresh().await).await;
     concurrent_claims(fresh().await).await;
     buckets_and_objects(fresh().await).await;
+    multipart_uploads(fresh().await).await;
     batches_are_atomic(fresh().await).await;
     audit_trail(fresh().await).await;
     outbox(fresh().await).await;
+}
+
+pub async fn multipart_uploads(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let upload = |id: &str, key: &str| S3Upload {
+        account_id: a,
+        upload_id: id.into(),
+        bucket: "b".into(),
+        key: key.into(),
+        meta: "{}".into(),
+        initiator: "arn:aws:iam::000000000001:root".into(),
+        initiated_at: t(1),
+    };
+    // Byte order of keys, then upload id.
+    for (id, key) in [
+        ("u3", "k/2"),
+        ("u1", "k/1"),
+        ("u2", "k/1"),
+        ("u4", "B"),
+        ("u5", "z"),
+    ] {
+        put(&s, Write::PutUpload(upload(id, key))).await;
+    }
+    let mut other = upload("u9", "k/1");
+    other.bucket = "other".into();
+    put(&s, Write::PutUpload(other)).await;
+    assert!(matches!(
+        s.apply(WriteBatch::one(Write::PutUpload(upload("u1", "x"))))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.get_upload(a, "u1").await.expect("get"),
+        Some(upload("u1", "k/1"))
+    );
+    assert_eq!(s.get_upload(acct(2), "u1").await.expect("get"), None);
+    let ids = |v: Vec<S3Upload>| v.into_iter().map(|u| u.upload_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_uploads(a, "b", "", None, 100).await.expect("list")),
+        ["u4", "u1", "u2", "u3", "u5"]
+    );
+    assert_eq!(
+        ids(s.list_uploads(a, "b", "k/", None, 100).await.expect("list")),
+        ["u1", "u2", "u3"]
+    );
+    assert_eq!(
+        ids(s
+            .list_uploads(a, "b", "k/", Some(("k/1", "u1")), 1)
+            .await
+            .expect("list")),
+        ["u2"]
+    );
+    let part = |id: &str, n: i32, blob: &str| S3Part {
+        account_id: a,
+        upload_id: id.into(),
+        part_number: n,
+        blob_key: blob.into(),
+        size: 5,
+        etag: "\"e\"".into(),
+        last_modified: t(2),
+    };
+    for (n, blob) in [(3, "p3"), (1, "p1"), (10000, "p10000"), (1, "p1b")] {
+        put(&s, Write::PutPart(part("u1", n, blob))).await;
+    }
+    put(&s, Write::PutPart(part("u2", 1, "q1"))).await;
+    // A part of no open upload (written as its upload went) holds nothing.
+    put(&s, Write::PutPart(part("gone", 1, "orphan"))).await;
+    assert!(!s.blob_referenced(a, "orphan").await.expect("ref"));
+    let parts = s.list_parts(a, "u1").await.expect("parts");
+    assert_eq!(
+        parts.iter().map(|p| p.part_number).collect::<Vec<_>>(),
+        [1, 3, 10000]
+    );
+    assert_eq!(parts[0], part("u1", 1, "p1b"), "a part upload replaces");
+    assert!(
+        s.blob_referenced(a, "p3").await.expect("ref"),
+        "parts hold blobs"
+    );
+    assert!(!s.blob_referenced(a, "p1").await.expect("ref"));
+    put(
+        &s,
+        Write::DeleteUpload {
+            account: a,
+            upload_id: "u1".into(),
+        },
+    )
+    .await;
+    assert_eq!(s.get_upload(a, "u1").await.expect("get"), None);
+    assert!(s.list_parts(a, "u1").await.expect("parts").is_empty());
+    assert!(!s.blob_referenced(a, "p3").await.expect("ref"));
+    assert_eq!(s.list_parts(a, "u2").await.expect("parts").len(), 1);
 }
 
 pub async fn accounts(s: Arc<dyn Store>) {

@@ -42,6 +42,11 @@ struct Inner {
     /// (account, bucket, key) -> object; ordered so listing is a range.
     objects: BTreeMap<(AccountId, String, String), S3Object>,
     blob_sweeps: HashMap<(AccountId, String), BlobSweep>,
+    /// (account, upload id) -> upload.
+    uploads: HashMap<(AccountId, String), S3Upload>,
+    /// (account, upload id, part number) -> part; ordered so an upload's
+    /// parts are a range.
+    parts: BTreeMap<(AccountId, String, i32), S3Part>,
     ap_aliases: HashMap<String, AccessPointAlias>,
     access_points: Vec<AccessPoint>,
     next_outbox_id: i64,
@@ -520,6 +525,22 @@ impl Inner {
             }
             Write::DeleteBlobSweep { account, blob_key } => {
                 self.blob_sweeps.remove(&(account, blob_key));
+            }
+            Write::PutUpload(u) => {
+                let id = (u.account_id, u.upload_id.clone());
+                if self.uploads.contains_key(&id) {
+                    return Err(conflict(format!("upload {}", u.upload_id)));
+                }
+                self.uploads.insert(id, u);
+            }
+            Write::PutPart(p) => {
+                self.parts
+                    .insert((p.account_id, p.upload_id.clone(), p.part_number), p);
+            }
+            Write::DeleteUpload { account, upload_id } => {
+                self.parts
+                    .retain(|(a, u, _), _| !(*a == account && *u == upload_id));
+                self.uploads.remove(&(account, upload_id));
             }
             Write::PutAccessPointAlias(a) => {
                 if self.ap_aliases.contains_key(&a.alias) {
@@ -1043,6 +1064,57 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn get_upload(
+        &self,
+        account: AccountId,
+        upload_id: &str,
+    ) -> Result<Option<S3Upload>, StoreError> {
+        Ok(self
+            .lock()?
+            .uploads
+            .get(&(account, upload_id.to_string()))
+            .cloned())
+    }
+
+    async fn list_uploads(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<S3Upload>, StoreError> {
+        let mut v: Vec<S3Upload> = self
+            .lock()?
+            .uploads
+            .values()
+            .filter(|u| u.account_id == account && u.bucket == bucket && u.key.starts_with(prefix))
+            .filter(|u| {
+                after.is_none_or(|(k, id)| (u.key.as_str(), u.upload_id.as_str()) > (k, id))
+            })
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    async fn list_parts(
+        &self,
+        account: AccountId,
+        upload_id: &str,
+    ) -> Result<Vec<S3Part>, StoreError> {
+        let inner = self.lock()?;
+        let from = (account, upload_id.to_string(), i32::MIN);
+        Ok(inner
+            .parts
+            .range(from..)
+            .map(|(_, p)| p)
+            .take_while(|p| p.account_id == account && p.upload_id == upload_id)
+            .cloned()
+            .collect())
+    }
+
     async fn get_access_point_alias(
         &self,
         alias: &str,
@@ -1097,11 +1169,20 @@ impl Store for MemoryStore {
         account: AccountId,
         blob_key: &str,
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()?
+        let inner = self.lock()?;
+        Ok(inner
             .objects
             .values()
-            .any(|o| o.account_id == account && o.blob_key == blob_key))
+            .any(|o| o.account_id == account && o.blob_key == blob_key)
+            // A part counts only while its upload is open: a part written
+            // as its upload was completed or aborted holds nothing.
+            || inner.parts.values().any(|p| {
+                p.account_id == account
+                    && p.blob_key == blob_key
+                    && inner
+                        .uploads
+                        .contains_key(&(account, p.upload_id.clone()))
+            }))
     }
 
     async fn receive_messages(&self, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, StoreError> {

@@ -532,3 +532,43 @@ pub struct AccessPoint {
     /// When it was made.
     pub created_at: Timestamp,
 }
+
+/// A multipart upload in progress, in the bucket owner's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Upload {
+    /// Owner of the bucket.
+    pub account_id: AccountId,
+    /// The upload id (random, unique in the account).
+    pub upload_id: String,
+    /// Bucket name.
+    pub bucket: String,
+    /// The key the object will have.
+    pub key: String,
+    /// Content headers and user metadata for the object, as JSON the store
+    /// does not read.
+    pub meta: String,
+    /// Who started it (an ARN), for `ListMultipartUploads`.
+    pub initiator: String,
+    /// When it was started.
+    pub initiated_at: Timestamp,
+}
+
+/// One uploaded part of a multipart upload; its bytes are the blob
+/// `blob_key` in the owner's blob root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Part {
+    /// Owner of the bucket.
+    pub account_id: AccountId,
+    /// The upload.
+    pub upload_id: String,
+    /// 1 to 10000.
+    pub part_number: i32,
+    /// Where the bytes are.
+    pub blob_key: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// The part's ETag, quoted.
+    pub etag: String,
+    /// When it was uploaded.
+    pub last_modified: Timestamp,
+}

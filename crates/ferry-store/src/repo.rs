@@ -243,6 +243,18 @@ pub enum Write {
         /// The blob.
         blob_key: String,
     },
+    /// Start a multipart upload; `Conflict` if the id exists.
+    PutUpload(S3Upload),
+    /// Insert or replace a part of an upload.
+    PutPart(S3Part),
+    /// Forget an upload and all its parts (their blobs are the caller's to
+    /// sweep); nothing if absent.
+    DeleteUpload {
+        /// Owner.
+        account: AccountId,
+        /// The upload.
+        upload_id: String,
+    },
     /// Take an access point alias in the catalog; `Conflict` if taken.
     PutAccessPointAlias(AccessPointAlias),
     /// Release an alias.
@@ -483,6 +495,28 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<S3Object>, StoreError>;
+    /// A multipart upload.
+    async fn get_upload(
+        &self,
+        account: AccountId,
+        upload_id: &str,
+    ) -> Result<Option<S3Upload>, StoreError>;
+    /// Up to `limit` uploads of a bucket whose keys start with `prefix`, in
+    /// (key, upload id) order, after `after` when given.
+    async fn list_uploads(
+        &self,
+        account: AccountId,
+        bucket: &str,
+        prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<S3Upload>, StoreError>;
+    /// The parts of an upload, by part number.
+    async fn list_parts(
+        &self,
+        account: AccountId,
+        upload_id: &str,
+    ) -> Result<Vec<S3Part>, StoreError>;
     /// An access point alias's owner and name, from the catalog.
     async fn get_access_point_alias(
         &self,
@@ -502,7 +536,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<BlobSweep>, StoreError>;
-    /// Whether any object refers to the blob.
+    /// Whether any object, or any part of an upload still open, refers to
+    /// the blob.
     async fn blob_referenced(&self, account: AccountId, blob_key: &str)
     -> Result<bool, StoreError>;
 

@@ -10,7 +10,9 @@
 //! overwritten or deleted object).
 
 mod access_points;
+mod copy;
 mod list;
+mod multipart;
 
 use std::sync::Arc;
 
@@ -30,7 +32,11 @@ use serde::{Deserialize, Serialize};
 use crate::authz::Check;
 use crate::{CoreError, Ferry, RequestContext};
 pub use access_points::AccessPointInfo;
+pub use copy::{CopyRequest, CopySource, DeleteResult, MetadataDirective};
 pub use list::{ListOutcome, ListRequest};
+pub use multipart::{
+    CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest, PartInfo, UploadInfo,
+};
 
 /// Longest object key, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -468,12 +474,16 @@ impl Ferry {
                 message: "The bucket you tried to delete is not empty".into(),
             });
         }
-        f.store
-            .apply(WriteBatch::one(Write::DeleteBucket {
-                account: owner,
-                name: name.to_string(),
-            }))
-            .await?;
+        // Uploads in progress go with the bucket (their parts are swept),
+        // in the same write.
+        let mut batch = WriteBatch::one(Write::DeleteBucket {
+            account: owner,
+            name: name.to_string(),
+        });
+        for w in self.abort_all_uploads(&f).await? {
+            batch.push(w);
+        }
+        f.store.apply(batch).await?;
         self.placement()
             .catalog()
             .apply(WriteBatch::one(Write::DeleteBucketName(name.to_string())))
@@ -573,61 +583,16 @@ impl Ferry {
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
         let f = self.object_for(ctx, "s3:PutObject", bucket, key).await?;
-        let meta_bytes: usize = headers
-            .metadata
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum();
-        if meta_bytes > MAX_METADATA_BYTES {
-            return Err(invalid(
-                "MetadataTooLarge",
-                format!(
-                    "Your metadata headers exceed the maximum allowed metadata size of {MAX_METADATA_BYTES} bytes"
-                ),
-            ));
-        }
-        let expected_md5 = match &headers.content_md5 {
-            None => None,
-            Some(b64) => {
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .ok()
-                    .and_then(|v| <[u8; 16]>::try_from(v).ok())
-                    .ok_or_else(|| {
-                        invalid(
-                            "InvalidDigest",
-                            "The Content-MD5 you specified was invalid.",
-                        )
-                    })?;
-                Some(raw)
-            }
+        check_metadata(&headers)?;
+        let opts = PutOptions {
+            expected_md5: parse_content_md5(headers.content_md5.as_deref())?,
+            ..Default::default()
         };
         let owner = f.bucket.account_id;
         let bucket = f.bucket.name.as_str();
-        let root = self.placement().blob_root(owner).await?;
-        let blob_key = format!("s3/{owner}/{}", uuid::Uuid::new_v4());
-        let now = self.now();
-        // Swept unless an object points at it by then: an interrupted
-        // upload leaves nothing behind.
-        f.store
-            .apply(WriteBatch::one(Write::PutBlobSweep(BlobSweep {
-                account_id: owner,
-                blob_key: blob_key.clone(),
-                not_before: now + Duration::hours(UPLOAD_GRACE_HOURS),
-            })))
-            .await?;
-        let opts = PutOptions {
-            expected_md5,
-            ..Default::default()
-        };
-        let info = self
-            .blobs()?
-            .put_with(root, &blob_key, body, &opts)
-            .await
-            .map_err(blob_error)?;
+        let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
         let etag = format!("\"{}\"", info.md5_hex());
-        let previous = f.store.get_object(owner, bucket, key).await?;
-        let mut batch = WriteBatch::one(Write::PutObject(S3Object {
+        let object = S3Object {
             account_id: owner,
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -637,16 +602,87 @@ impl Ferry {
             meta: serde_json::to_string(&headers).map_err(internal)?,
             tags: Vec::new(),
             last_modified: self.now(),
-        }));
+        };
+        self.commit_object(&f, object, Vec::new()).await?;
+        Ok(etag)
+    }
+
+    /// Points a key at its new blob in one write (with `extra` writes in
+    /// the same batch), sweeping the blob it pointed at before after a
+    /// grace time for readers already streaming it.
+    async fn commit_object(
+        &self,
+        f: &Found,
+        object: S3Object,
+        extra: Vec<Write>,
+    ) -> Result<(), CoreError> {
+        let owner = object.account_id;
+        let previous = f
+            .store
+            .get_object(owner, &object.bucket, &object.key)
+            .await?;
+        let mut batch = WriteBatch::one(Write::PutObject(object));
+        for w in extra {
+            batch.push(w);
+        }
         if let Some(old) = previous {
             batch.push(Write::PutBlobSweep(BlobSweep {
                 account_id: owner,
                 blob_key: old.blob_key,
-                not_before: now + Duration::minutes(REPLACED_GRACE_MINUTES),
+                not_before: self.now() + Duration::minutes(REPLACED_GRACE_MINUTES),
             }));
         }
         f.store.apply(batch).await?;
-        Ok(etag)
+        Ok(())
+    }
+
+    /// Streams `body` into a new blob of the bucket owner's root, with a
+    /// sweep record written first: an interrupted write leaves nothing
+    /// behind once the grace time is over, and a blob nothing points at by
+    /// then is deleted.
+    async fn write_blob<S, E>(
+        &self,
+        f: &Found,
+        body: S,
+        opts: &PutOptions,
+    ) -> Result<(String, ferry_blob::BlobInfo), CoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
+        let owner = f.bucket.account_id;
+        let root = self.placement().blob_root(owner).await?;
+        let blob_key = format!("s3/{owner}/{}", uuid::Uuid::new_v4());
+        f.store
+            .apply(WriteBatch::one(Write::PutBlobSweep(BlobSweep {
+                account_id: owner,
+                blob_key: blob_key.clone(),
+                not_before: self.now() + Duration::hours(UPLOAD_GRACE_HOURS),
+            })))
+            .await?;
+        let info = self
+            .blobs()?
+            .put_with(root, &blob_key, body, opts)
+            .await
+            .map_err(blob_error)?;
+        Ok((blob_key, info))
+    }
+
+    /// The bytes of a stored object (or a range of them) as a stream, for
+    /// copying into another blob.
+    async fn object_bytes(
+        &self,
+        owner: ferry_types::AccountId,
+        blob_key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<BoxStream<'static, Result<Bytes, CoreError>>, CoreError> {
+        let root: BlobRoot = self.placement().blob_root(owner).await?;
+        let reader = self
+            .blobs()?
+            .get(root, blob_key, range.map(|(a, b)| a..b + 1))
+            .await
+            .map_err(blob_error)?;
+        Ok(reader.into_stream().map(|r| r.map_err(blob_error)).boxed())
     }
 
     /// Reads an object's row and checks the conditional headers.
@@ -778,6 +814,42 @@ pub(crate) fn check_resource_policy(policy: &str) -> Result<(), CoreError> {
     Policy::parse_with_limit(policy, PolicyKind::Resource, SizeLimit::unlimited())
         .map_err(|e| invalid("MalformedPolicy", e.message()))?;
     Ok(())
+}
+
+/// Refuses user metadata over S3's limit.
+fn check_metadata(headers: &ObjectHeaders) -> Result<(), CoreError> {
+    let meta_bytes: usize = headers
+        .metadata
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    if meta_bytes > MAX_METADATA_BYTES {
+        return Err(invalid(
+            "MetadataTooLarge",
+            format!(
+                "Your metadata headers exceed the maximum allowed metadata size of {MAX_METADATA_BYTES} bytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A `Content-MD5` header (base64 of 16 bytes) as raw bytes.
+fn parse_content_md5(b64: Option<&str>) -> Result<Option<[u8; 16]>, CoreError> {
+    let Some(b64) = b64 else {
+        return Ok(None);
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|v| <[u8; 16]>::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                "InvalidDigest",
+                "The Content-MD5 you specified was invalid.",
+            )
+        })
 }
 
 /// The inclusive byte range `r` selects in an object of `size` bytes.

@@ -1,0 +1,151 @@
+//! `CopyObject` and `DeleteObjects`.
+//!
+//! A copy streams the source's bytes into a new blob of the destination
+//! owner's root (the two may be different accounts, with different blob
+//! roots and data keys), so a copy is an object like any other: its own
+//! blob, swept like any other.
+
+use ferry_blob::PutOptions;
+use ferry_store::S3Object;
+use ferry_types::Timestamp;
+use futures::stream::{self, StreamExt};
+
+use super::{GetRequest, ObjectHeaders, check_metadata, internal, invalid, object_info};
+use crate::{CoreError, Ferry, RequestContext};
+
+/// Most keys in one `DeleteObjects`.
+pub const MAX_DELETE_KEYS: usize = 1000;
+
+/// What metadata the copy gets.
+#[derive(Debug, Clone, Default)]
+pub enum MetadataDirective {
+    /// The source's (`COPY`, the default).
+    #[default]
+    Copy,
+    /// These (`REPLACE`).
+    Replace(ObjectHeaders),
+}
+
+/// The object copied from.
+#[derive(Debug, Clone)]
+pub struct CopySource {
+    /// Its bucket (or an access point alias).
+    pub bucket: String,
+    /// Its key.
+    pub key: String,
+    /// `x-amz-copy-source-if-*`; `range` is not used by `CopyObject`.
+    pub conditions: GetRequest,
+}
+
+/// A `CopyObject` request besides the destination.
+#[derive(Debug, Clone)]
+pub struct CopyRequest {
+    /// The source.
+    pub source: CopySource,
+    /// `x-amz-metadata-directive`.
+    pub directive: MetadataDirective,
+}
+
+/// One key's result in `DeleteObjects`.
+#[derive(Debug)]
+pub struct DeleteResult {
+    /// The key.
+    pub key: String,
+    /// Why it was not deleted, if it was not.
+    pub error: Option<CoreError>,
+}
+
+impl Ferry {
+    /// `CopyObject`: needs `s3:GetObject` on the source and `s3:PutObject`
+    /// on the destination (each side's bucket policy applies, so across
+    /// accounts both must allow). Returns the ETag and the time of the
+    /// copy.
+    pub async fn copy_object(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: CopyRequest,
+    ) -> Result<(String, Timestamp), CoreError> {
+        let (src, o) = self
+            .read_object(
+                ctx,
+                "s3:GetObject",
+                &req.source.bucket,
+                &req.source.key,
+                &req.source.conditions,
+            )
+            .await?;
+        let f = self.object_for(ctx, "s3:PutObject", bucket, key).await?;
+        let same = src.bucket.account_id == f.bucket.account_id
+            && src.bucket.name == f.bucket.name
+            && o.key == key;
+        let headers = match req.directive {
+            MetadataDirective::Copy if same => {
+                return Err(invalid(
+                    "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+                ));
+            }
+            MetadataDirective::Copy => object_info(&o).headers,
+            MetadataDirective::Replace(h) => {
+                check_metadata(&h)?;
+                h
+            }
+        };
+        let bytes = if o.size == 0 {
+            stream::empty().boxed()
+        } else {
+            self.object_bytes(src.bucket.account_id, &o.blob_key, None)
+                .await?
+        };
+        let opts = PutOptions {
+            // A source blob that lost bytes is not copied as if whole.
+            expected_size: Some(u64::try_from(o.size).unwrap_or(0)),
+            ..Default::default()
+        };
+        let (blob_key, info) = self.write_blob(&f, bytes, &opts).await?;
+        let etag = format!("\"{}\"", info.md5_hex());
+        let now = self.now();
+        let object = S3Object {
+            account_id: f.bucket.account_id,
+            bucket: f.bucket.name.clone(),
+            key: key.to_string(),
+            blob_key,
+            size: o.size,
+            etag: etag.clone(),
+            meta: serde_json::to_string(&headers).map_err(internal)?,
+            tags: Vec::new(),
+            last_modified: now,
+        };
+        self.commit_object(&f, object, Vec::new()).await?;
+        Ok((etag, now))
+    }
+
+    /// `DeleteObjects`: each key is deleted as by `DeleteObject` (with its
+    /// own authorization); a key that fails does not stop the others. A
+    /// missing bucket fails the whole request.
+    pub async fn delete_objects(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<DeleteResult>, CoreError> {
+        if keys.is_empty() || keys.len() > MAX_DELETE_KEYS {
+            return Err(invalid(
+                "MalformedXML",
+                format!(
+                    "The XML you provided was not well-formed or did not validate against our published schema: 1 to {MAX_DELETE_KEYS} keys"
+                ),
+            ));
+        }
+        // NoSuchBucket for the request, not for every key.
+        self.find_bucket(bucket).await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let error = self.delete_object(ctx, bucket, &key).await.err();
+            out.push(DeleteResult { key, error });
+        }
+        Ok(out)
+    }
+}
