@@ -513,6 +513,21 @@ def test_audit_records_s3_operations(ferry, vendor, vs3, bucket):
     assert d["readOnly"] is True
 
 
+def test_a_refused_cross_account_call_is_in_the_bucket_owners_trail(ferry, vendor, stranger, vs3, ss3, bucket):
+    vs3.put_object(Bucket=bucket, Key="owner-trail.txt", Body=b"x")
+    with client_error("AccessDenied", 403) as err:
+        ss3.get_object(Bucket=bucket, Key="owner-trail.txt")
+    rid = err.value.response["ResponseMetadata"]["RequestId"]
+    # The owner sees who tried; the stranger sees its own attempt too.
+    for creds in (vendor, stranger):
+        ct = ferry.client("cloudtrail", creds)
+        events = wait_for_request_ids(ct, [rid], LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "GetObject"}])
+        d = next(ct_detail(e) for e in events if ct_detail(e).get("requestID") == rid)
+        assert d["errorCode"] == "AccessDenied"
+        assert d["recipientAccountId"] == account_of(ferry, vendor)
+
+
 # --------------------------------------------------------------------------
 # the aws CLI
 

@@ -127,6 +127,12 @@ pub trait Backend: Send + Sync + 'static {
         req: ListRequest,
     ) -> Result<ListOutcome, CoreError>;
 
+    /// The account owning a bucket (or the bucket behind an access point
+    /// alias), for the audit record; None when unknown.
+    async fn bucket_owner(&self, _bucket: &str) -> Option<AccountId> {
+        None
+    }
+
     // S3 Control's access points. The wire tests' fake has none, so these
     // default to an internal error; `Ferry` forwards each to the core.
 
@@ -328,6 +334,9 @@ fn no_access_points() -> CoreError {
 /// Each call is the core's own, unchanged.
 #[async_trait]
 impl Backend for Ferry {
+    async fn bucket_owner(&self, bucket: &str) -> Option<AccountId> {
+        Ferry::s3_owner(self, bucket).await
+    }
     async fn list_buckets(&self, ctx: &RequestContext) -> Result<Vec<BucketInfo>, CoreError> {
         Ferry::list_buckets(self, ctx).await
     }

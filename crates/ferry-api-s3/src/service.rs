@@ -171,7 +171,7 @@ impl RestService for S3Service {
             });
             return resp;
         }
-        let audit = match audit {
+        let mut audit = match audit {
             Some(a) => a,
             // s3s answered before any operation here ran (an unknown or
             // unimplemented operation, a malformed request).
@@ -184,6 +184,17 @@ impl RestService for S3Service {
                 ..Default::default()
             },
         };
+        // The bucket's owner gets the record too (cross-account calls show
+        // in the owner's trail, as on CloudTrail).
+        if audit.recipient.is_none()
+            && let Some(bucket) = audit
+                .request_parameters
+                .as_ref()
+                .and_then(|p| p.get("bucketName"))
+                .and_then(|b| b.as_str())
+        {
+            audit.recipient = self.backend.bucket_owner(bucket).await;
+        }
         // A ranged HEAD answers 206 like the GET it describes (s3s always
         // says 200 for HEAD).
         if method == Method::HEAD

@@ -338,6 +338,15 @@ impl Ferry {
         self.authorize(ctx, check).await
     }
 
+    /// The owner of a bucket (or of the bucket behind an access point
+    /// alias), without authorization: for audit records only.
+    pub async fn s3_owner(&self, name: &str) -> Option<ferry_types::AccountId> {
+        self.find_bucket(name)
+            .await
+            .ok()
+            .map(|f| f.bucket.account_id)
+    }
+
     /// Finds a bucket and authorizes a bucket-level action on it.
     async fn bucket_for(
         &self,
