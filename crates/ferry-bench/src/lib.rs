@@ -12,6 +12,7 @@
 //! - [`sqs`]: send, receive and delete throughput and latency of SQS over
 //!   AWS JSON 1.0 (`ferry bench sqs`).
 
+pub mod common;
 pub mod sqs;
 
 /// `ferry bench ...` subcommands.
@@ -23,7 +24,7 @@ pub enum Command {
 }
 
 /// Runs a `ferry bench` subcommand.
-pub async fn run(command: Command) -> Result<(), sqs::Error> {
+pub async fn run(command: Command) -> Result<(), common::Error> {
     match command {
         Command::Sqs(args) => sqs::main(args).await,
     }
