@@ -22,82 +22,24 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peak_rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after ")".
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_ready(url: str, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.01)
-    raise SystemExit(f"{what} did not become ready")
-
-
-def start_ferry(binary: str):
-    port, data = free_port(), tempfile.mkdtemp(prefix="ferry-bench-sqs-")
-    argv = [binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}",
-            "--sftp-listen", f"127.0.0.1:{free_port()}"]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(f"http://127.0.0.1:{port}/_ferry/health", proc, "ferry")
-    with open(os.path.join(data, "operator.json")) as f:
-        op = json.load(f)
-    creds = (op["access_key_id"], op["secret_access_key"])
-    return proc, f"http://127.0.0.1:{port}", creds, data
-
-
-def start_moto():
-    moto = shutil.which("moto_server")
-    if not moto:
-        raise SystemExit("moto_server not found (pip install 'moto[server]')")
-    port = free_port()
-    proc = subprocess.Popen([moto, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(f"http://127.0.0.1:{port}/moto-api/", proc, "moto_server")
-    return proc, f"http://127.0.0.1:{port}", ("test", "test"), None
+from benchlib import (check_ferry, cpu_seconds, default_ferry, peak_rss_kib, server_names,
+                      start_ferry, start_moto)
 
 
 def bench(a, name: str, start):
-    proc, endpoint, (key, secret), data = start()
+    server = start()
+    proc = server.proc
     try:
-        argv = [a.ferry, "bench", "sqs", "--endpoint", endpoint, "--json",
+        argv = [a.ferry, "bench", "sqs", "--endpoint", server.endpoint, "--json",
                 "--clients", str(a.clients), "--batch", str(a.batch),
                 "--duration", a.duration, "--warmup", a.warmup]
         if a.no_batch:
             argv.append("--no-batch")
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
-        env.pop("AWS_SESSION_TOKEN", None)
+        env = server.env()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True)
@@ -113,14 +55,7 @@ def bench(a, name: str, start):
             print(f"{name}: error: {sample}", file=sys.stderr)
         return report, rss, cpu, client_cpu
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if data:
-            shutil.rmtree(data, ignore_errors=True)
+        server.stop()
 
 
 def latency(report, *ops) -> str:
@@ -132,7 +67,7 @@ def latency(report, *ops) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--ferry", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "ferry"),
+    ap.add_argument("--ferry", default=default_ferry(),
                     help="the release ferry binary (server and load generator)")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--batch", type=int, default=10)
@@ -142,13 +77,9 @@ def main() -> None:
                     help="single SendMessage/DeleteMessage calls (receive still takes --batch)")
     ap.add_argument("--servers", default="ferry,moto", help="comma-separated: ferry, moto")
     a = ap.parse_args()
-    if not os.access(a.ferry, os.X_OK):
-        raise SystemExit(f"{a.ferry} is not an executable: build it (cargo build --release -p ferry) or pass --ferry")
-    starters = {"ferry": lambda: start_ferry(a.ferry), "moto": start_moto}
-    names = [s.strip() for s in a.servers.split(",") if s.strip()]
-    for n in names:
-        if n not in starters:
-            raise SystemExit(f"unknown server {n!r} (ferry, moto)")
+    check_ferry(a.ferry)
+    starters = {"ferry": lambda: start_ferry(a.ferry, "ferry-bench-sqs-"), "moto": start_moto}
+    names = server_names(a.servers)
     rows = []
     for n in names:
         print(f"running {n} ...", file=sys.stderr)

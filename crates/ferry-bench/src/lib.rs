@@ -11,7 +11,11 @@
 //!
 //! - [`sqs`]: send, receive and delete throughput and latency of SQS over
 //!   AWS JSON 1.0 (`ferry bench sqs`).
+//! - [`s3`]: small-object PUT and GET throughput and latency, and big-object
+//!   PUT and GET bandwidth, of S3 over path-style REST (`ferry bench s3`).
 
+pub mod common;
+pub mod s3;
 pub mod sqs;
 
 /// `ferry bench ...` subcommands.
@@ -20,11 +24,15 @@ pub enum Command {
     /// SQS send/receive/delete throughput: N clients loop SendMessageBatch,
     /// ReceiveMessage, DeleteMessageBatch against --endpoint.
     Sqs(sqs::Args),
+    /// S3 PUT/GET throughput: N clients PUT then GET small objects for a
+    /// window each, then one big object is PUT and GET, against --endpoint.
+    S3(s3::Args),
 }
 
 /// Runs a `ferry bench` subcommand.
-pub async fn run(command: Command) -> Result<(), sqs::Error> {
+pub async fn run(command: Command) -> Result<(), common::Error> {
     match command {
         Command::Sqs(args) => sqs::main(args).await,
+        Command::S3(args) => s3::main(args).await,
     }
 }

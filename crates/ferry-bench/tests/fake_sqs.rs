@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use ferry_bench::sqs::{Args, run};
+use ferry_bench::sqs::{Args, Target, run};
 
 const KEY: &str = "AKIAFAKESQS";
 const SECRET: &str = "fake-secret";
@@ -208,11 +208,13 @@ async fn fake(behaviour: Behaviour) -> (String, Arc<Mutex<Queue>>) {
 
 fn args(endpoint: &str) -> Args {
     Args {
-        endpoint: endpoint.to_string(),
-        region: "us-east-1".into(),
-        access_key: KEY.into(),
-        secret_key: SECRET.into(),
-        session_token: None,
+        target: Target {
+            endpoint: endpoint.to_string(),
+            region: "us-east-1".into(),
+            access_key: KEY.into(),
+            secret_key: SECRET.into(),
+            session_token: None,
+        },
         clients: 3,
         batch: 10,
         duration: Duration::from_millis(300),
@@ -284,7 +286,7 @@ async fn failed_batch_entries_are_counted_and_do_not_stop_the_run() {
 async fn a_wrong_secret_fails_the_setup_with_the_servers_code() {
     let (endpoint, _) = fake(Behaviour::default()).await;
     let mut a = args(&endpoint);
-    a.secret_key = "wrong".into();
+    a.target.secret_key = "wrong".into();
     let err = run(&a).await.expect_err("403");
     let shown = err.to_string();
     assert!(shown.contains("SignatureDoesNotMatch"), "{shown}");

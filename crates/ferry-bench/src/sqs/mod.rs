@@ -13,22 +13,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferry_sigv4::Credentials;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
+pub use crate::common::{Error, Failure, Target, parse_duration};
 pub use stats::{OpReport, Report, ReportSetup};
-pub use wire::{Failure, Op, Signer};
+pub use wire::{Op, Signer};
 
-use stats::{Tally, Window};
+use crate::common::Window;
+use stats::Tally;
 
 /// The most entries an SQS batch may have.
 pub const MAX_BATCH: usize = 10;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause after a transport failure, so a dead server is not hammered.
 const TRANSPORT_BACKOFF: Duration = Duration::from_millis(20);
@@ -36,21 +33,9 @@ const TRANSPORT_BACKOFF: Duration = Duration::from_millis(20);
 /// `ferry bench sqs`: options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The server, e.g. http://127.0.0.1:4566 (plain HTTP).
-    #[arg(long)]
-    pub endpoint: String,
-    /// Region to sign for.
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
-    /// Access key id.
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
-    pub access_key: String,
-    /// Secret access key.
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    pub secret_key: String,
-    /// Session token of temporary credentials.
-    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
-    pub session_token: Option<String>,
+    /// The server and the key.
+    #[command(flatten)]
+    pub target: Target,
     /// Concurrent clients, one connection each.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
@@ -83,11 +68,6 @@ pub struct Args {
     pub json: bool,
 }
 
-/// A setup failure (bad options, or the queue could not be created).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(String);
-
 /// `ferry bench sqs`: runs, then prints the report (text, or JSON).
 pub async fn main(args: Args) -> Result<(), Error> {
     let json = args.json;
@@ -98,7 +78,7 @@ pub async fn main(args: Args) -> Result<(), Error> {
         if args.no_batch { " (no-batch)" } else { "" },
         args.warmup.as_secs_f64(),
         args.duration.as_secs_f64(),
-        args.endpoint
+        args.target.endpoint
     );
     let report = run(&args).await?;
     if json {
@@ -111,25 +91,6 @@ pub async fn main(args: Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parses `10s`, `500ms`, `1.5s`, `2m` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 10s, 500ms, 1m)"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        other => return Err(format!("unknown unit {other:?} in {s:?} (ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
-}
-
 /// What every client shares.
 struct Plan {
     signer: Signer,
@@ -140,41 +101,11 @@ struct Plan {
     window: Window,
 }
 
-/// Runs the load and returns the report.
-///
-/// The clients run on a runtime of their own, on `--threads` threads of
-/// their own (one by default): on a small machine that leaves the other
-/// cores to the server, and one thread driving every connection avoids a
-/// cross-thread wakeup per request.
+/// Runs the load and returns the report (the clients on a runtime of
+/// their own, on `--threads` threads: see [`crate::common::on_own_runtime`]).
 pub async fn run(args: &Args) -> Result<Report, Error> {
-    if args.threads == 0 {
-        return Err(Error("--threads must be at least 1".into()));
-    }
     let args = args.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("ferry-bench".into())
-        .spawn(move || {
-            let runtime = if args.threads == 1 {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-            } else {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(args.threads)
-                    .enable_all()
-                    .build()
-            };
-            let result = match runtime {
-                Ok(rt) => rt.block_on(run_here(&args)),
-                Err(e) => Err(Error(format!("cannot start the clients' runtime: {e}"))),
-            };
-            // The receiver is only gone if the caller gave up waiting.
-            let _ = tx.send(result);
-        })
-        .map_err(|e| Error(format!("cannot start the clients' thread: {e}")))?;
-    rx.await
-        .map_err(|_| Error("the clients' thread ended without a report".into()))?
+    crate::common::on_own_runtime(args.threads, move || async move { run_here(&args).await }).await
 }
 
 async fn run_here(args: &Args) -> Result<Report, Error> {
@@ -189,11 +120,8 @@ async fn run_here(args: &Args) -> Result<Report, Error> {
     if args.duration.is_zero() {
         return Err(Error("--duration must be more than 0".into()));
     }
-    let mut creds = Credentials::new(&args.access_key, &args.secret_key);
-    if let Some(token) = &args.session_token {
-        creds = creds.with_session_token(token);
-    }
-    let signer = Signer::new(&args.endpoint, &args.region, creds).map_err(Error)?;
+    let t = &args.target;
+    let signer = Signer::new(&t.endpoint, &t.region, t.credentials()).map_err(Error)?;
 
     // Setup: the queue.
     let fresh = args.queue.is_none();
@@ -266,7 +194,7 @@ async fn run_here(args: &Args) -> Result<Report, Error> {
 
     let mut report = total.report(
         ReportSetup {
-            endpoint: args.endpoint.clone(),
+            endpoint: args.target.endpoint.clone(),
             queue_url,
             mode: if args.no_batch { "single" } else { "batch" },
             clients: args.clients,
@@ -415,42 +343,29 @@ fn batch_outcome(
     }
 }
 
-/// One keep-alive HTTP/1.1 connection, reopened when the server closes it.
-struct Conn {
-    authority: String,
-    sender: Option<SendRequest<Full<Bytes>>>,
-    opened: u64,
+/// A client's connection.
+type Conn = crate::common::Conn<Full<Bytes>>;
+
+/// SQS calls over a [`Conn`].
+trait Calls {
+    async fn call(
+        &mut self,
+        signer: &Signer,
+        op: Op,
+        body: Vec<u8>,
+        tally: &mut Tally,
+    ) -> Result<Bytes, Failure>;
+    async fn exchange(&mut self, signer: &Signer, op: Op, body: Vec<u8>) -> Result<Bytes, Failure>;
+    async fn timed(
+        &mut self,
+        plan: &Plan,
+        op: Op,
+        body: Vec<u8>,
+        tally: &mut Tally,
+    ) -> (Option<Bytes>, bool);
 }
 
-impl Conn {
-    fn new(authority: &str) -> Self {
-        Conn {
-            authority: authority.to_string(),
-            sender: None,
-            opened: 0,
-        }
-    }
-
-    async fn connect(&mut self) -> Result<SendRequest<Full<Bytes>>, Failure> {
-        let transport = |e: &dyn std::fmt::Display| {
-            Failure::new(
-                "Transport",
-                format!("connecting to {}: {e}", self.authority),
-            )
-        };
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.authority))
-            .await
-            .map_err(|e| transport(&e))?
-            .map_err(|e| transport(&e))?;
-        stream.set_nodelay(true).map_err(|e| transport(&e))?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| transport(&e))?;
-        tokio::spawn(connection);
-        self.opened += 1;
-        Ok(sender)
-    }
-
+impl Calls for Conn {
     /// Sends `op` with `body` and checks the status; the answer's body on success.
     async fn call(
         &mut self,
@@ -468,17 +383,7 @@ impl Conn {
 
     async fn exchange(&mut self, signer: &Signer, op: Op, body: Vec<u8>) -> Result<Bytes, Failure> {
         let request = signer.request(op, body, chrono::Utc::now())?;
-        let usable = match &mut self.sender {
-            Some(s) => !s.is_closed() && s.ready().await.is_ok(),
-            None => false,
-        };
-        if !usable {
-            self.sender = None;
-            self.sender = Some(self.connect().await?);
-        }
-        let Some(sender) = self.sender.as_mut() else {
-            return Err(Failure::new("Transport", "no connection"));
-        };
+        let sender = self.ready().await?;
         let exchange = async {
             let response = sender.send_request(request).await?;
             let (parts, body) = response.into_parts();
@@ -488,11 +393,11 @@ impl Conn {
         let (status, headers, bytes) = match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(e)) => {
-                self.sender = None;
+                self.reset();
                 return Err(Failure::new("Transport", format!("{}: {e}", op.name())));
             }
             Err(_) => {
-                self.sender = None;
+                self.reset();
                 return Err(Failure::new(
                     "Timeout",
                     format!("{}: no answer in {REQUEST_TIMEOUT:?}", op.name()),
@@ -521,7 +426,7 @@ impl Conn {
         match result {
             Ok(body) => (Some(body), measured),
             Err(f) => {
-                if matches!(f.code.as_str(), "Transport" | "Timeout") {
+                if f.is_transport() {
                     tokio::time::sleep(TRANSPORT_BACKOFF).await;
                 }
                 (None, measured)
@@ -533,19 +438,6 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        for bad in ["", "s", "10h", "-1s", "1..2s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn messages_have_the_asked_size() {

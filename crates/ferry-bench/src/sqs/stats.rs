@@ -6,30 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::wire::{Failure, Op};
-
-/// How many error messages are kept as samples.
-pub const ERROR_SAMPLES: usize = 5;
-
-/// The measured window.
-#[derive(Debug, Clone, Copy)]
-pub struct Window {
-    /// The end of the warmup: the start of measuring.
-    pub start: Instant,
-    /// The end of measuring: clients start no new cycle after it.
-    pub end: Instant,
-}
-
-impl Window {
-    /// Whether something that finished at `t` is measured.
-    pub fn contains(&self, t: Instant) -> bool {
-        t >= self.start && t < self.end
-    }
-}
+use super::wire::Op;
+use crate::common::{Errors, Failure, micros, percentile_ms};
 
 /// One client's counts (and, merged, all clients').
 #[derive(Debug, Default)]
@@ -43,8 +25,7 @@ pub struct Tally {
     pub deleted: u64,
     /// Receives in the window that got no message.
     pub empty_receives: u64,
-    errors: BTreeMap<String, u64>,
-    samples: Vec<String>,
+    errors: Errors,
     /// TCP connections opened (servers that close after each answer open many).
     pub connections: u64,
 }
@@ -53,18 +34,16 @@ impl Tally {
     /// A request that finished; its latency counts if it is in the window.
     pub fn request(&mut self, op: Op, latency: Duration, in_window: bool) {
         if in_window {
-            let us = u32::try_from(latency.as_micros()).unwrap_or(u32::MAX);
-            self.latencies_us.entry(op).or_default().push(us);
+            self.latencies_us
+                .entry(op)
+                .or_default()
+                .push(micros(latency));
         }
     }
 
     /// A failure (a failed request, or a failed entry of a batch).
     pub fn failure(&mut self, failure: &Failure) {
-        *self.errors.entry(failure.code.clone()).or_default() += 1;
-        if self.samples.len() < ERROR_SAMPLES {
-            self.samples
-                .push(format!("{}: {}", failure.code, failure.message));
-        }
+        self.errors.add(failure);
     }
 
     /// Adds `other`'s counts to these.
@@ -76,14 +55,7 @@ impl Tally {
         self.received += other.received;
         self.deleted += other.deleted;
         self.empty_receives += other.empty_receives;
-        for (code, n) in other.errors {
-            *self.errors.entry(code).or_default() += n;
-        }
-        for s in other.samples {
-            if self.samples.len() < ERROR_SAMPLES {
-                self.samples.push(s);
-            }
-        }
+        self.errors.merge(other.errors);
         self.connections += other.connections;
     }
 
@@ -128,23 +100,13 @@ impl Tally {
             requests,
             empty_receives: self.empty_receives,
             operations,
-            errors_total: self.errors.values().sum(),
-            errors: self.errors,
-            error_samples: self.samples,
+            errors_total: self.errors.total(),
+            errors: self.errors.by_code,
+            error_samples: self.errors.samples,
             connections_opened: self.connections,
             warnings: Vec::new(),
         }
     }
-}
-
-/// Nearest-rank percentile of sorted microseconds, in milliseconds.
-fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let rank = (p * sorted_us.len() as f64).ceil() as usize;
-    let i = rank.clamp(1, sorted_us.len()) - 1;
-    sorted_us.get(i).map_or(0.0, |&us| f64::from(us) / 1000.0)
 }
 
 /// What was run (echoed in the report).
@@ -297,6 +259,7 @@ impl fmt::Display for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::ERROR_SAMPLES;
 
     fn setup() -> ReportSetup {
         ReportSetup {
@@ -308,26 +271,6 @@ mod tests {
             body_bytes: 100,
             warmup_secs: 1.0,
         }
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let l: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
-        assert_eq!(percentile_ms(&l, 0.50), 50.0);
-        assert_eq!(percentile_ms(&l, 0.99), 99.0);
-        assert_eq!(percentile_ms(&[7000], 0.99), 7.0);
-        assert_eq!(percentile_ms(&[], 0.5), 0.0);
-    }
-
-    #[test]
-    fn window_is_half_open() {
-        let start = Instant::now();
-        let w = Window {
-            start,
-            end: start + Duration::from_secs(1),
-        };
-        assert!(w.contains(start));
-        assert!(!w.contains(start + Duration::from_secs(1)));
     }
 
     #[test]

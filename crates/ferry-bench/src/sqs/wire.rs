@@ -58,29 +58,10 @@ impl Op {
     }
 }
 
-/// A failed call: the error code (the service's, or one of the generator's
-/// own: `Transport`, `BadResponse`, `HTTP <status>`, `MissingEntries`) and a
-/// message for the first few samples shown to the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// The error code errors are counted by.
-    pub code: String,
-    /// What happened, for the samples printed.
-    pub message: String,
-}
+pub use crate::common::Failure;
 
-impl Failure {
-    /// A failure with this code and message.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Failure {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    fn bad_response(op: Op, what: impl std::fmt::Display) -> Self {
-        Failure::new("BadResponse", format!("{}: {what}", op.name()))
-    }
+fn bad_response(op: Op, what: impl std::fmt::Display) -> Failure {
+    Failure::new("BadResponse", format!("{}: {what}", op.name()))
 }
 
 /// Builds signed SQS requests for one endpoint and key.
@@ -98,22 +79,7 @@ impl Signer {
     /// A signer for `endpoint` (`http://HOST:PORT`, no path), `region` and
     /// `creds`. Only plain HTTP is spoken.
     pub fn new(endpoint: &str, region: &str, creds: Credentials) -> Result<Self, String> {
-        let parsed: Uri = endpoint
-            .parse()
-            .map_err(|e| format!("endpoint {endpoint:?} is not a URL: {e}"))?;
-        if parsed.scheme_str() != Some("http") {
-            return Err(format!(
-                "endpoint {endpoint:?} must be an http:// URL (TLS is not spoken)"
-            ));
-        }
-        if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
-            return Err(format!("endpoint {endpoint:?} must not have a path"));
-        }
-        let authority = parsed
-            .authority()
-            .ok_or_else(|| format!("endpoint {endpoint:?} has no host"))?
-            .as_str()
-            .to_string();
+        let authority = crate::common::endpoint_authority(endpoint)?;
         let uri: Uri = format!("http://{authority}/")
             .parse()
             .map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
@@ -338,7 +304,7 @@ pub fn parse_queue_url(body: &[u8]) -> Result<String, Failure> {
     }
     serde_json::from_slice::<Answer>(body)
         .map(|a| a.queue_url)
-        .map_err(|e| Failure::bad_response(Op::CreateQueue, e))
+        .map_err(|e| bad_response(Op::CreateQueue, e))
 }
 
 /// Checks a `SendMessage` answer (it must carry a `MessageId`).
@@ -350,8 +316,8 @@ pub fn parse_send_message(body: &[u8]) -> Result<(), Failure> {
     }
     match serde_json::from_slice::<Answer>(body) {
         Ok(a) if !a.message_id.is_empty() => Ok(()),
-        Ok(_) => Err(Failure::bad_response(Op::SendMessage, "empty MessageId")),
-        Err(e) => Err(Failure::bad_response(Op::SendMessage, e)),
+        Ok(_) => Err(bad_response(Op::SendMessage, "empty MessageId")),
+        Err(e) => Err(bad_response(Op::SendMessage, e)),
     }
 }
 
@@ -377,7 +343,7 @@ pub fn parse_receive_message(body: &[u8]) -> Result<Vec<String>, Failure> {
                 .map(|m| m.receipt_handle)
                 .collect()
         })
-        .map_err(|e| Failure::bad_response(Op::ReceiveMessage, e))
+        .map_err(|e| bad_response(Op::ReceiveMessage, e))
 }
 
 /// What a batch call (`SendMessageBatch`, `DeleteMessageBatch`) did.
@@ -410,7 +376,7 @@ pub fn parse_batch(op: Op, body: &[u8], sent: usize) -> Result<BatchOutcome, Fai
         #[serde(default)]
         failed: Option<Vec<Failed>>,
     }
-    let answer: Answer = serde_json::from_slice(body).map_err(|e| Failure::bad_response(op, e))?;
+    let answer: Answer = serde_json::from_slice(body).map_err(|e| bad_response(op, e))?;
     let succeeded = answer.successful.map_or(0, |s| s.len());
     let mut failures: Vec<Failure> = answer
         .failed
