@@ -400,6 +400,27 @@ def test_presigned_get(vs3, bucket):
     assert b"AccessDenied" in err.value.read()
 
 
+def test_a_bucket_policy_on_s3_auth_type_refuses_presigned_urls(vs3):
+    name = bname("hdr")
+    vs3.create_bucket(Bucket=name)
+    vs3.put_object(Bucket=name, Key="k", Body=b"header only")
+    vs3.put_bucket_policy(Bucket=name, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{name}/*",
+                       "Condition": {"StringNotEquals": {"s3:authType": "REST-HEADER"}}}]}))
+    assert vs3.get_object(Bucket=name, Key="k")["Body"].read() == b"header only"
+    url = vs3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "k"}, ExpiresIn=300)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, timeout=10)
+    assert err.value.code == 403
+    assert b"<Code>AccessDenied</Code>" in err.value.read()
+    # Without the policy the same URL works: it was the condition key.
+    vs3.delete_bucket_policy(Bucket=name)
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.read() == b"header only"
+
+
 def test_anonymous_get_is_refused(ferry, vs3, bucket):
     vs3.put_object(Bucket=bucket, Key="private.txt", Body=b"secret")
     with pytest.raises(urllib.error.HTTPError) as err:

@@ -348,6 +348,7 @@ fn ctx() -> RequestContext {
         secure_transport: false,
         time: Utc::now(),
         decision: Default::default(),
+        signing_keys: Vec::new(),
     }
 }
 

@@ -84,6 +84,9 @@ impl Ferry {
             ContextValue::Bool(ctx.secure_transport),
         );
         c.insert("aws:RequestedRegion", ctx.region.clone());
+        for (k, v) in &ctx.signing_keys {
+            c.insert(k, v.clone());
+        }
         if let Ok(ip) = ctx.source_ip.parse() {
             c.insert("aws:SourceIp", ContextValue::Ip(ip));
         }

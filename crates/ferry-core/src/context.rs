@@ -25,6 +25,10 @@ pub struct RequestContext {
     /// Why the last authorization decision came out as it did; the front
     /// door copies it into the audit record.
     pub decision: DecisionSlot,
+    /// Condition keys that come from how the request was signed
+    /// (`s3:authType`, `s3:signatureversion`, ...), set by the front door
+    /// for S3; empty elsewhere.
+    pub signing_keys: Vec<(&'static str, String)>,
 }
 
 /// Where `authz` leaves the reason of its decision for the audit trail.

@@ -536,3 +536,49 @@ async fn the_access_point_matrix() {
         "a deleted access point's alias leads nowhere"
     );
 }
+
+#[tokio::test]
+async fn a_bucket_policy_can_require_header_signed_requests() {
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    f.create_bucket(&v, "header-only", "us-east-1")
+        .await
+        .unwrap();
+    f.put_object(&v, "header-only", "k", ObjectHeaders::default(), body(b"x"))
+        .await
+        .unwrap();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::header-only/*","Condition":{"StringNotEquals":{"s3:authType":"REST-HEADER"}}}]}"#;
+    f.put_bucket_policy(&v, "header-only", policy)
+        .await
+        .unwrap();
+    let signed = |auth_type: &str| {
+        let mut c = ctx(f, &w.vendor);
+        c.signing_keys = vec![
+            ("s3:authType", auth_type.to_string()),
+            ("s3:signatureversion", "AWS4-HMAC-SHA256".to_string()),
+        ];
+        c
+    };
+    f.get_object(
+        &signed("REST-HEADER"),
+        "header-only",
+        "k",
+        GetRequest::default(),
+    )
+    .await
+    .unwrap();
+    let err = f
+        .get_object(
+            &signed("REST-QUERY-STRING"),
+            "header-only",
+            "k",
+            GetRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::AccessDenied(_)),
+        "a presigned URL is refused: {err:?}"
+    );
+}

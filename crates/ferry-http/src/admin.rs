@@ -140,6 +140,7 @@ pub(crate) async fn handle(
         secure_transport: false,
         time: ex.time,
         decision: Default::default(),
+        signing_keys: Vec::new(),
     };
     let result = run(door, &ctx, operation, &path, &body).await;
     let (status, resp) = match &result {

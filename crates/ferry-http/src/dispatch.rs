@@ -237,6 +237,7 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         secure_transport: false,
         time: ex.time,
         decision: Default::default(),
+        signing_keys: Vec::new(),
     };
     let result = service.call(&ctx, &request).await;
     let outcome = result.outcome.as_ref().map(|_| ()).map_err(Clone::clone);

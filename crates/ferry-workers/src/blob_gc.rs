@@ -143,6 +143,7 @@ mod tests {
             secure_transport: false,
             time: clock.now(),
             decision: Default::default(),
+            signing_keys: Vec::new(),
         };
         ferry
             .create_bucket(&ctx, "gc-test", "us-east-1")

@@ -38,6 +38,7 @@ pub fn ctx(ferry: &Ferry, p: &Principal) -> RequestContext {
         secure_transport: false,
         time: ferry.now(),
         decision: Default::default(),
+        signing_keys: Vec::new(),
     }
 }
 

@@ -455,7 +455,7 @@ async fn authenticate(
     }
     let (principal, verified) =
         auth::authenticate(&door.ferry, parts, signed, None, Dialect::S3).await?;
-    let ctx = RequestContext {
+    let mut ctx = RequestContext {
         request_id: ex.request_id.clone(),
         principal,
         region: signed.credential.region.clone(),
@@ -464,6 +464,7 @@ async fn authenticate(
         secure_transport: false,
         time: ex.time,
         decision: Default::default(),
+        signing_keys: Vec::new(),
     };
     let info = AuthInfo {
         auth_type: match signed.kind {
@@ -476,6 +477,9 @@ async fn authenticate(
         signed_at: verified.amz_date(),
         payload: signed.payload.clone(),
     };
+    // Every S3 decision sees how the request was signed (a bucket policy
+    // may allow only header-signed requests, for one).
+    ctx.signing_keys = info.condition_keys();
     Ok((ctx, info, verified))
 }
 

@@ -599,6 +599,7 @@ async fn a_session_token_request_acts_as_the_session() {
         secure_transport: false,
         time: w.ferry.now(),
         decision: Default::default(),
+        signing_keys: Vec::new(),
     };
     let session = w.ferry.get_session_token(&ctx, None).await.unwrap();
     let creds = Credentials::new(session.access_key_id, session.secret_access_key)
@@ -784,6 +785,7 @@ async fn calls_and_refusals_are_audited() {
         secure_transport: false,
         time: w.ferry.now(),
         decision: Default::default(),
+        signing_keys: Vec::new(),
     };
     let page = w
         .ferry
