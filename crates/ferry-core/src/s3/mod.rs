@@ -13,6 +13,7 @@ mod access_points;
 mod copy;
 mod list;
 mod multipart;
+mod tagging;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use list::{ListOutcome, ListRequest};
 pub use multipart::{
     CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest, PartInfo, UploadInfo,
 };
+pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, OWNERSHIP, canonical_id, validate_tags};
 
 /// Longest object key, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -703,12 +705,11 @@ impl Ferry {
         key: &str,
         req: &GetRequest,
     ) -> Result<(Found, S3Object), CoreError> {
-        let f = self.object_for(ctx, action, bucket, key).await?;
-        let Some(o) = f
-            .store
-            .get_object(f.bucket.account_id, &f.bucket.name, key)
-            .await?
-        else {
+        // The row is read before the decision: its tags are condition keys.
+        let (f, o) = self
+            .existing_object_for(ctx, action, bucket, key, Vec::new())
+            .await?;
+        let Some(o) = o else {
             return Err(self.missing_key(ctx, &f, key).await);
         };
         // RFC 7232 order, as S3 applies it.
