@@ -1,0 +1,249 @@
+//! Bucket and object tagging, the ACL answers of a bucket with ACLs off
+//! (`BucketOwnerEnforced`), ownership controls and the bucket policy
+//! status: each a translation to one ferry-core call.
+
+use s3s::dto;
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::{FerryS3, begin, bucket_params, caller, finish, object_params};
+use crate::error::{coded, from_core};
+
+/// s3s's tag list as pairs; a tag without a key or value is malformed.
+fn tag_pairs(set: &[dto::Tag]) -> S3Result<Vec<(String, String)>> {
+    set.iter()
+        .map(|t| match (&t.key, &t.value) {
+            (Some(k), Some(v)) => Ok((k.clone(), v.clone())),
+            _ => Err(coded("MalformedXML", "A tag needs a Key and a Value")),
+        })
+        .collect()
+}
+
+fn tag_set(pairs: Vec<(String, String)>) -> dto::TagSet {
+    pairs
+        .into_iter()
+        .map(|(k, v)| dto::Tag {
+            key: Some(k),
+            value: Some(v),
+        })
+        .collect()
+}
+
+impl FerryS3 {
+    pub(super) async fn op_put_bucket_tagging(
+        &self,
+        req: S3Request<dto::PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        let slot = begin(&req, "PutBucketTagging", false, bucket_params(&bucket));
+        let result = async {
+            let ctx = caller(&req)?;
+            let tags = tag_pairs(&req.input.tagging.tag_set)?;
+            self.backend
+                .put_bucket_tagging(ctx, &bucket, tags)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::PutBucketTaggingOutput::default()))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_get_bucket_tagging(
+        &self,
+        req: S3Request<dto::GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::GetBucketTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        let slot = begin(&req, "GetBucketTagging", true, bucket_params(&bucket));
+        let result = async {
+            let ctx = caller(&req)?;
+            let tags = self
+                .backend
+                .get_bucket_tagging(ctx, &bucket)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::GetBucketTaggingOutput {
+                tag_set: tag_set(tags),
+            }))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_delete_bucket_tagging(
+        &self,
+        req: S3Request<dto::DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        let slot = begin(&req, "DeleteBucketTagging", false, bucket_params(&bucket));
+        let result = async {
+            let ctx = caller(&req)?;
+            self.backend
+                .delete_bucket_tagging(ctx, &bucket)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::DeleteBucketTaggingOutput::default()))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_put_object_tagging(
+        &self,
+        req: S3Request<dto::PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        let key = req.input.key.clone();
+        let slot = begin(
+            &req,
+            "PutObjectTagging",
+            false,
+            object_params(&bucket, &key),
+        );
+        let result = async {
+            let ctx = caller(&req)?;
+            let tags = tag_pairs(&req.input.tagging.tag_set)?;
+            self.backend
+                .put_object_tagging(ctx, &bucket, &key, tags)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::PutObjectTaggingOutput::default()))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_get_object_tagging(
+        &self,
+        req: S3Request<dto::GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        let key = req.input.key.clone();
+        let slot = begin(&req, "GetObjectTagging", true, object_params(&bucket, &key));
+        let result = async {
+            let ctx = caller(&req)?;
+            let tags = self
+                .backend
+                .get_object_tagging(ctx, &bucket, &key)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::GetObjectTaggingOutput {
+                tag_set: tag_set(tags),
+                version_id: None,
+            }))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_delete_object_tagging(
+        &self,
+        req: S3Request<dto::DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        let key = req.input.key.clone();
+        let slot = begin(
+            &req,
+            "DeleteObjectTagging",
+            false,
+            object_params(&bucket, &key),
+        );
+        let result = async {
+            let ctx = caller(&req)?;
+            self.backend
+                .delete_object_tagging(ctx, &bucket, &key)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::DeleteObjectTaggingOutput::default()))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_get_bucket_policy_status(
+        &self,
+        req: S3Request<dto::GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<dto::GetBucketPolicyStatusOutput>> {
+        let bucket = req.input.bucket.clone();
+        let slot = begin(&req, "GetBucketPolicyStatus", true, bucket_params(&bucket));
+        let result = async {
+            let ctx = caller(&req)?;
+            let public = self
+                .backend
+                .get_bucket_policy_status(ctx, &bucket)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::GetBucketPolicyStatusOutput {
+                policy_status: Some(dto::PolicyStatus {
+                    is_public: Some(public),
+                }),
+            }))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_get_bucket_acl(
+        &self,
+        req: S3Request<dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+        let bucket = req.input.bucket.clone();
+        let slot = begin(&req, "GetBucketAcl", true, bucket_params(&bucket));
+        let result = async {
+            let ctx = caller(&req)?;
+            let id = self
+                .backend
+                .get_bucket_acl(ctx, &bucket)
+                .await
+                .map_err(|e| from_core(&e))?;
+            // With ACLs off the owner is the one grantee, with full control.
+            Ok(S3Response::new(dto::GetBucketAclOutput {
+                grants: Some(vec![dto::Grant {
+                    grantee: Some(dto::Grantee {
+                        display_name: None,
+                        email_address: None,
+                        id: Some(id.clone()),
+                        type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
+                        uri: None,
+                    }),
+                    permission: Some(dto::Permission::from_static(dto::Permission::FULL_CONTROL)),
+                }]),
+                owner: Some(dto::Owner {
+                    display_name: None,
+                    id: Some(id),
+                }),
+            }))
+        }
+        .await;
+        finish(&slot, result)
+    }
+
+    pub(super) async fn op_get_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::GetBucketOwnershipControlsOutput>> {
+        let bucket = req.input.bucket.clone();
+        let slot = begin(
+            &req,
+            "GetBucketOwnershipControls",
+            true,
+            bucket_params(&bucket),
+        );
+        let result = async {
+            let ctx = caller(&req)?;
+            let ownership = self
+                .backend
+                .get_bucket_ownership_controls(ctx, &bucket)
+                .await
+                .map_err(|e| from_core(&e))?;
+            Ok(S3Response::new(dto::GetBucketOwnershipControlsOutput {
+                ownership_controls: Some(dto::OwnershipControls {
+                    rules: vec![dto::OwnershipControlsRule {
+                        object_ownership: dto::ObjectOwnership::from(ownership.to_string()),
+                    }],
+                }),
+            }))
+        }
+        .await;
+        finish(&slot, result)
+    }
+}
