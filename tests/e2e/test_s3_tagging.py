@@ -108,6 +108,18 @@ def test_acl_reads_and_ownership_controls(ferry, vendor, vs3, bucket):
     acl = vs3.get_bucket_acl(Bucket=bucket)
     assert acl["Owner"]["ID"] == owner_id
     assert [(g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]] == [(owner_id, "FULL_CONTROL")]
+    vs3.put_object(Bucket=bucket, Key="o", Body=b"x")
+    oacl = vs3.get_object_acl(Bucket=bucket, Key="o")
+    assert oacl["Owner"]["ID"] == owner_id
+    assert [(g["Grantee"]["ID"], g["Permission"]) for g in oacl["Grants"]] == [(owner_id, "FULL_CONTROL")]
+    vs3.put_bucket_acl(Bucket=bucket, ACL="private")
+    vs3.put_object_acl(Bucket=bucket, Key="o", ACL="bucket-owner-full-control")
+    with client_error("AccessControlListNotSupported", 400):
+        vs3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    with client_error("AccessControlListNotSupported", 400):
+        vs3.put_object_acl(Bucket=bucket, Key="o", ACL="public-read")
+    with client_error("AccessControlListNotSupported", 400):
+        vs3.put_bucket_acl(Bucket=bucket, GrantRead="uri=http://acs.amazonaws.com/groups/global/AllUsers")
     rules = vs3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
@@ -134,6 +146,9 @@ def test_the_wrong_account_is_refused_each_operation(vs3, ss3, bucket):
         lambda: ss3.get_object_tagging(Bucket=bucket, Key="o"),
         lambda: ss3.delete_object_tagging(Bucket=bucket, Key="o"),
         lambda: ss3.get_bucket_acl(Bucket=bucket),
+        lambda: ss3.get_object_acl(Bucket=bucket, Key="o"),
+        lambda: ss3.put_bucket_acl(Bucket=bucket, ACL="private"),
+        lambda: ss3.put_object_acl(Bucket=bucket, Key="o", ACL="private"),
         lambda: ss3.get_bucket_ownership_controls(Bucket=bucket),
         lambda: ss3.get_bucket_policy_status(Bucket=bucket),
     ]

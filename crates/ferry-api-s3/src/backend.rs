@@ -402,6 +402,34 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<&'static str, CoreError> {
         Err(not_here())
     }
+    /// The canonical id of the owner of an object (the bucket owner).
+    async fn get_object_acl(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+    ) -> Result<String, CoreError> {
+        Err(not_here())
+    }
+    /// A bucket ACL change: only the owner-full-control default passes.
+    async fn put_bucket_acl(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+        _owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// An object ACL change: only the owner-full-control default passes.
+    async fn put_object_acl(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
 }
 
 fn no_access_points() -> CoreError {
@@ -474,6 +502,31 @@ impl Backend for Ferry {
         name: &str,
     ) -> Result<&'static str, CoreError> {
         Ferry::get_bucket_ownership_controls(self, ctx, name).await
+    }
+    async fn get_object_acl(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<String, CoreError> {
+        Ferry::get_object_acl(self, ctx, bucket, key).await
+    }
+    async fn put_bucket_acl(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Ferry::put_bucket_acl(self, ctx, name, owner_only).await
+    }
+    async fn put_object_acl(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Ferry::put_object_acl(self, ctx, bucket, key, owner_only).await
     }
     async fn bucket_owner(&self, bucket: &str) -> Option<AccountId> {
         Ferry::s3_owner(self, bucket).await

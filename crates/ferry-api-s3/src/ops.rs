@@ -905,4 +905,25 @@ impl S3 for FerryS3 {
     ) -> S3Result<S3Response<dto::GetBucketOwnershipControlsOutput>> {
         self.op_get_bucket_ownership_controls(req).await
     }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<dto::GetObjectAclInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
+        self.op_get_object_acl(req).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<dto::PutBucketAclInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+        self.op_put_bucket_acl(req).await
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<dto::PutObjectAclInput>,
+    ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
+        self.op_put_object_acl(req).await
+    }
 }
