@@ -155,3 +155,14 @@ def test_the_wrong_account_is_refused_each_operation(vs3, ss3, bucket):
     for call in calls:
         with client_error("AccessDenied", 403):
             call()
+
+
+def test_tagging_header_on_put_and_count_on_get(vs3, bucket):
+    vs3.put_object(Bucket=bucket, Key="t", Body=b"x", Tagging="team=a%20b&env=prod")
+    got = vs3.get_object_tagging(Bucket=bucket, Key="t")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in got) == [("env", "prod"), ("team", "a b")]
+    assert vs3.get_object(Bucket=bucket, Key="t")["TagCount"] == 2
+    vs3.put_object(Bucket=bucket, Key="u", Body=b"x")
+    assert "TagCount" not in vs3.get_object(Bucket=bucket, Key="u")
+    with client_error("InvalidTag", 400):
+        vs3.put_object(Bucket=bucket, Key="v", Body=b"x", Tagging="aws:x=1")

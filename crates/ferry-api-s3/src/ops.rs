@@ -499,6 +499,7 @@ impl S3 for FerryS3 {
                 expires,
                 metadata: meta,
                 content_md5: input.content_md5.clone(),
+                tags: tagging::parse_tagging_header(input.tagging.as_deref())?,
             };
             // The first body failure is kept aside: whatever error the core
             // makes of it, the client hears the front door's code and status.
@@ -583,6 +584,7 @@ impl S3 for FerryS3 {
                 content_disposition: h.content_disposition.clone(),
                 content_language: h.content_language.clone(),
                 cache_control: h.cache_control.clone(),
+                tag_count: tagging::tag_count(h),
                 ..Default::default()
             });
             // s3s lays the response-* overrides over these afterwards.

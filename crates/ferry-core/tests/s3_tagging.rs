@@ -210,3 +210,55 @@ async fn acls_are_off_and_policy_status_reads_the_policy() {
     f.put_bucket_policy(&v, "no-acls", public).await.unwrap();
     assert!(f.get_bucket_policy_status(&v, "no-acls").await.unwrap());
 }
+
+/// A bucket policy lets another account put only objects tagged
+/// `class=public`: `s3:RequestObjectTag/class` is the tag the put sets.
+#[tokio::test]
+async fn a_bucket_policy_requires_a_tag_on_put() {
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    let c = ctx(f, &w.customer);
+    let customer = w.customer.account;
+    f.create_bucket(&v, "must-tag", "us-east-1").await.unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{customer}:root"}},"Action":["s3:PutObject","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::must-tag/*","Condition":{{"StringEquals":{{"s3:RequestObjectTag/class":"public"}}}}}}]}}"#
+    );
+    f.put_bucket_policy(&v, "must-tag", &policy).await.unwrap();
+    let with = |t: &[(&str, &str)]| ObjectHeaders {
+        tags: tags(t),
+        ..Default::default()
+    };
+    f.put_object(
+        &c,
+        "must-tag",
+        "ok",
+        with(&[("class", "public")]),
+        body(b"x"),
+    )
+    .await
+    .unwrap();
+    for bad in [&[][..], &[("class", "secret")][..]] {
+        let err = f
+            .put_object(&c, "must-tag", "bad", with(bad), body(b"x"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CoreError::AccessDenied(_)), "{err:?}");
+    }
+    // The tags are on the object and count on a read.
+    assert_eq!(
+        f.get_object_tagging(&v, "must-tag", "ok").await.unwrap(),
+        tags(&[("class", "public")])
+    );
+    let info = f
+        .head_object(&v, "must-tag", "ok", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(info.headers.tags.len(), 1);
+    // Bad tags on a put are refused as on PutObjectTagging.
+    let err = f
+        .put_object(&v, "must-tag", "x", with(&[("aws:x", "1")]), body(b"x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidTag");
+}

@@ -6,7 +6,9 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::{FerryS3, begin, bucket_params, caller, finish, object_params};
+use crate::backend::ObjectHeaders;
 use crate::error::{coded, from_core};
+use percent_encoding::percent_decode_str;
 
 /// s3s's tag list as pairs; a tag without a key or value is malformed.
 fn tag_pairs(set: &[dto::Tag]) -> S3Result<Vec<(String, String)>> {
@@ -57,6 +59,32 @@ fn owner_only(canned: Option<&str>, grant_headers: &[bool], document: bool) -> b
         None | Some("private") | Some("bucket-owner-full-control")
     ) && !grant_headers.iter().any(|g| *g)
         && !document
+}
+
+/// The `x-amz-tagging` header of a put: URL-encoded `k=v&k2=v2`.
+pub(super) fn parse_tagging_header(header: Option<&str>) -> S3Result<Vec<(String, String)>> {
+    let Some(header) = header else {
+        return Ok(Vec::new());
+    };
+    let decode = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| coded("InvalidArgument", "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates."))
+    };
+    header
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+/// `x-amz-tagging-count`: sent only when the object has tags, as S3 does.
+pub(super) fn tag_count(h: &ObjectHeaders) -> Option<i32> {
+    (!h.tags.is_empty()).then(|| i32::try_from(h.tags.len()).unwrap_or(i32::MAX))
 }
 
 impl FerryS3 {

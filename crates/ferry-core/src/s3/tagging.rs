@@ -159,6 +159,44 @@ impl Ferry {
         }
     }
 
+    /// Finds the bucket of a `PutObject` and authorizes it, with the tags
+    /// it sets as `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys`;
+    /// a put with tags also needs `s3:PutObjectTagging`, as on S3.
+    pub(super) async fn put_target_for(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        tags: &[(String, String)],
+    ) -> Result<Found, CoreError> {
+        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+            return Err(invalid(
+                "KeyTooLongError",
+                format!("Your key is too long: keys are 1 to {MAX_KEY_BYTES} bytes"),
+            ));
+        }
+        let found = self.find_bucket(bucket).await?;
+        let context = if tags.is_empty() {
+            Vec::new()
+        } else {
+            request_tag_context(tags)
+        };
+        self.authorize_s3(
+            ctx,
+            "s3:PutObject",
+            On::Object(key),
+            &found,
+            context.clone(),
+        )
+        .await?;
+        if !tags.is_empty() {
+            self.authorize_s3(ctx, "s3:PutObjectTagging", On::Object(key), &found, context)
+                .await?;
+            validate_tags(tags, MAX_OBJECT_TAGS)?;
+        }
+        Ok(found)
+    }
+
     /// `PutBucketTagging`: replaces the bucket's tag set.
     pub async fn put_bucket_tagging(
         &self,
