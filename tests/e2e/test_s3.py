@@ -231,7 +231,7 @@ def test_unsupported_requests_are_refused_not_ignored(vs3, bucket):
     with client_error("NotImplemented", 501):
         vs3.put_object(Bucket=bucket, Key="cond", Body=b"x", IfNoneMatch="*")
     with client_error("NotImplemented", 501):
-        vs3.get_bucket_acl(Bucket=bucket)
+        vs3.get_bucket_lifecycle_configuration(Bucket=bucket)
     with client_error("NoSuchKey", 404):
         vs3.get_object(Bucket=bucket, Key="cond")
 

@@ -325,6 +325,111 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Vec<DeleteResult>, CoreError> {
         Err(not_here())
     }
+    /// Replaces a bucket's tag set.
+    async fn put_bucket_tagging(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+        _tags: Vec<(String, String)>,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// A bucket's tag set (`NoSuchTagSet` when none).
+    async fn get_bucket_tagging(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        Err(not_here())
+    }
+    /// Removes a bucket's tag set.
+    async fn delete_bucket_tagging(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// Replaces an object's tag set.
+    async fn put_object_tagging(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _tags: Vec<(String, String)>,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// An object's tag set.
+    async fn get_object_tagging(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        Err(not_here())
+    }
+    /// Removes an object's tag set.
+    async fn delete_object_tagging(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// Whether the bucket policy makes the bucket public.
+    async fn get_bucket_policy_status(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+    ) -> Result<bool, CoreError> {
+        Err(not_here())
+    }
+    /// The canonical id of the bucket's owner, the only grantee.
+    async fn get_bucket_acl(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+    ) -> Result<String, CoreError> {
+        Err(not_here())
+    }
+    /// The bucket's Object Ownership setting.
+    async fn get_bucket_ownership_controls(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+    ) -> Result<&'static str, CoreError> {
+        Err(not_here())
+    }
+    /// The canonical id of the owner of an object (the bucket owner).
+    async fn get_object_acl(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+    ) -> Result<String, CoreError> {
+        Err(not_here())
+    }
+    /// A bucket ACL change: only the owner-full-control default passes.
+    async fn put_bucket_acl(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+        _owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
+    /// An object ACL change: only the owner-full-control default passes.
+    async fn put_object_acl(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &str,
+        _key: &str,
+        _owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Err(not_here())
+    }
 }
 
 fn no_access_points() -> CoreError {
@@ -334,6 +439,95 @@ fn no_access_points() -> CoreError {
 /// Each call is the core's own, unchanged.
 #[async_trait]
 impl Backend for Ferry {
+    async fn put_bucket_tagging(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), CoreError> {
+        Ferry::put_bucket_tagging(self, ctx, name, tags).await
+    }
+    async fn get_bucket_tagging(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        Ferry::get_bucket_tagging(self, ctx, name).await
+    }
+    async fn delete_bucket_tagging(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::delete_bucket_tagging(self, ctx, name).await
+    }
+    async fn put_object_tagging(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), CoreError> {
+        Ferry::put_object_tagging(self, ctx, bucket, key, tags).await
+    }
+    async fn get_object_tagging(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        Ferry::get_object_tagging(self, ctx, bucket, key).await
+    }
+    async fn delete_object_tagging(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), CoreError> {
+        Ferry::delete_object_tagging(self, ctx, bucket, key).await
+    }
+    async fn get_bucket_policy_status(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<bool, CoreError> {
+        Ferry::get_bucket_policy_status(self, ctx, name).await
+    }
+    async fn get_bucket_acl(&self, ctx: &RequestContext, name: &str) -> Result<String, CoreError> {
+        Ferry::get_bucket_acl(self, ctx, name).await
+    }
+    async fn get_bucket_ownership_controls(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<&'static str, CoreError> {
+        Ferry::get_bucket_ownership_controls(self, ctx, name).await
+    }
+    async fn get_object_acl(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+    ) -> Result<String, CoreError> {
+        Ferry::get_object_acl(self, ctx, bucket, key).await
+    }
+    async fn put_bucket_acl(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Ferry::put_bucket_acl(self, ctx, name, owner_only).await
+    }
+    async fn put_object_acl(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        owner_only: bool,
+    ) -> Result<(), CoreError> {
+        Ferry::put_object_acl(self, ctx, bucket, key, owner_only).await
+    }
     async fn bucket_owner(&self, bucket: &str) -> Option<AccountId> {
         Ferry::s3_owner(self, bucket).await
     }

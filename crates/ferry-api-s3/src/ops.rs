@@ -22,6 +22,7 @@ use crate::backend::{
 use crate::error::{access_denied, body_error, coded, from_body, from_core};
 use crate::token;
 
+mod tagging;
 mod transfer;
 
 /// S3's default and largest page of keys.
@@ -498,6 +499,7 @@ impl S3 for FerryS3 {
                 expires,
                 metadata: meta,
                 content_md5: input.content_md5.clone(),
+                tags: tagging::parse_tagging_header(input.tagging.as_deref())?,
             };
             // The first body failure is kept aside: whatever error the core
             // makes of it, the client hears the front door's code and status.
@@ -582,6 +584,7 @@ impl S3 for FerryS3 {
                 content_disposition: h.content_disposition.clone(),
                 content_language: h.content_language.clone(),
                 cache_control: h.cache_control.clone(),
+                tag_count: tagging::tag_count(h),
                 ..Default::default()
             });
             // s3s lays the response-* overrides over these afterwards.
@@ -838,5 +841,91 @@ impl S3 for FerryS3 {
         req: S3Request<dto::DeleteObjectsInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
         self.op_delete_objects(req).await
+    }
+
+    // Tagging, ACL answers, ownership controls, policy status: in ops/tagging.rs.
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<dto::PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
+        self.op_put_bucket_tagging(req).await
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<dto::GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::GetBucketTaggingOutput>> {
+        self.op_get_bucket_tagging(req).await
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<dto::DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketTaggingOutput>> {
+        self.op_delete_bucket_tagging(req).await
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<dto::PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
+        self.op_put_object_tagging(req).await
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<dto::GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
+        self.op_get_object_tagging(req).await
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<dto::DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
+        self.op_delete_object_tagging(req).await
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<dto::GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<dto::GetBucketPolicyStatusOutput>> {
+        self.op_get_bucket_policy_status(req).await
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+        self.op_get_bucket_acl(req).await
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::GetBucketOwnershipControlsOutput>> {
+        self.op_get_bucket_ownership_controls(req).await
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<dto::GetObjectAclInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
+        self.op_get_object_acl(req).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<dto::PutBucketAclInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+        self.op_put_bucket_acl(req).await
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<dto::PutObjectAclInput>,
+    ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
+        self.op_put_object_acl(req).await
     }
 }

@@ -164,6 +164,7 @@ impl FerryS3 {
                 expires: raw_header(&req, "expires"),
                 metadata: user_metadata(i.metadata.as_ref()),
                 content_md5: None,
+                tags: Vec::new(),
             };
             let upload_id = self
                 .backend
@@ -534,6 +535,7 @@ impl FerryS3 {
                         expires: raw_header(&req, "expires"),
                         metadata: user_metadata(i.metadata.as_ref()),
                         content_md5: None,
+                        tags: Vec::new(),
                     })
                 }
                 Some(other) => {

@@ -111,7 +111,7 @@ fn new_alias(name: &str) -> String {
 }
 
 /// Whether a policy lets anyone in: an Allow to `*` with no condition.
-fn is_public(policy: &str) -> bool {
+pub(super) fn is_public(policy: &str) -> bool {
     let Ok(doc) = serde_json::from_str::<Value>(policy) else {
         return false;
     };

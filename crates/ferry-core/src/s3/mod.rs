@@ -13,6 +13,7 @@ mod access_points;
 mod copy;
 mod list;
 mod multipart;
+mod tagging;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use list::{ListOutcome, ListRequest};
 pub use multipart::{
     CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest, PartInfo, UploadInfo,
 };
+pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, OWNERSHIP, canonical_id, validate_tags};
 
 /// Longest object key, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -76,6 +78,10 @@ pub struct ObjectHeaders {
     /// `Content-MD5` as sent (base64); checked, not stored.
     #[serde(skip)]
     pub content_md5: Option<String>,
+    /// The object's tags: set by `x-amz-tagging` on a put, read back for
+    /// `x-amz-tagging-count`. Kept in the object row, not in this JSON.
+    #[serde(skip)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// A bucket as listed.
@@ -220,7 +226,10 @@ fn object_info(o: &S3Object) -> ObjectInfo {
         size: u64::try_from(o.size).unwrap_or(0),
         etag: o.etag.clone(),
         last_modified: o.last_modified,
-        headers: serde_json::from_str(&o.meta).unwrap_or_default(),
+        headers: ObjectHeaders {
+            tags: o.tags.clone(),
+            ..serde_json::from_str(&o.meta).unwrap_or_default()
+        },
     }
 }
 
@@ -591,7 +600,7 @@ impl Ferry {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
-        let f = self.object_for(ctx, "s3:PutObject", bucket, key).await?;
+        let f = self.put_target_for(ctx, bucket, key, &headers.tags).await?;
         check_metadata(&headers)?;
         let opts = PutOptions {
             expected_md5: parse_content_md5(headers.content_md5.as_deref())?,
@@ -609,7 +618,7 @@ impl Ferry {
             size: i64::try_from(info.size).unwrap_or(i64::MAX),
             etag: etag.clone(),
             meta: serde_json::to_string(&headers).map_err(internal)?,
-            tags: Vec::new(),
+            tags: headers.tags.clone(),
             last_modified: self.now(),
         };
         self.commit_object(&f, object, Vec::new()).await?;
@@ -703,12 +712,11 @@ impl Ferry {
         key: &str,
         req: &GetRequest,
     ) -> Result<(Found, S3Object), CoreError> {
-        let f = self.object_for(ctx, action, bucket, key).await?;
-        let Some(o) = f
-            .store
-            .get_object(f.bucket.account_id, &f.bucket.name, key)
-            .await?
-        else {
+        // The row is read before the decision: its tags are condition keys.
+        let (f, o) = self
+            .existing_object_for(ctx, action, bucket, key, Vec::new())
+            .await?;
+        let Some(o) = o else {
             return Err(self.missing_key(ctx, &f, key).await);
         };
         // RFC 7232 order, as S3 applies it.
