@@ -565,9 +565,9 @@ pub(crate) async fn handle(
                 (Some(_), Err(e)) => Err(e),
                 (Some(ctx), Ok(account)) => {
                     if account != ctx.principal.account {
-                        // S3 Control acts in the caller's own account only;
-                        // another account's access points are not named
-                        // here even to say whether they exist.
+                        // The core refuses this too (it decides); refusing
+                        // here as well spares reading the body, so a client
+                        // waiting on 100-continue gets its answer at once.
                         Err(ControlError::access_denied())
                     } else {
                         run(backend, ctx, account, &op, &parts.uri, body).await

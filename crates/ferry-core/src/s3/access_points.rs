@@ -70,6 +70,20 @@ fn info(region: &str, ap: AccessPoint) -> AccessPointInfo {
     }
 }
 
+/// S3 Control acts in the caller's own account only: another account's
+/// access points are not named there, not even to say whether they exist.
+fn own_account(ctx: &RequestContext, account: AccountId) -> Result<(), CoreError> {
+    if account == ctx.principal.account {
+        return Ok(());
+    }
+    let reason = format!(
+        "S3 Control requests act in the caller's own account ({}), not {account}",
+        ctx.principal.account
+    );
+    ctx.decision.record(reason.clone());
+    Err(CoreError::AccessDenied(reason))
+}
+
 fn no_access_point(name: &str) -> CoreError {
     CoreError::not_found(
         "NoSuchAccessPoint",
@@ -191,6 +205,7 @@ impl Ferry {
         account: AccountId,
         name: &str,
     ) -> Result<AccessPoint, CoreError> {
+        own_account(ctx, account)?;
         let resource = format!("arn:aws:s3:{}:{account}:accesspoint/{name}", ctx.region);
         let store = self.placement().existing(account).await?;
         let ap = match &store {
@@ -226,6 +241,7 @@ impl Ferry {
         bucket_account: Option<AccountId>,
         vpc_id: Option<String>,
     ) -> Result<AccessPointInfo, CoreError> {
+        own_account(ctx, account)?;
         let resource = format!("arn:aws:s3:{}:{account}:accesspoint/{name}", ctx.region);
         self.authorize(ctx, Check::new("s3:CreateAccessPoint", resource, account))
             .await?;
@@ -309,6 +325,7 @@ impl Ferry {
         account: AccountId,
         bucket: Option<&str>,
     ) -> Result<Vec<AccessPointInfo>, CoreError> {
+        own_account(ctx, account)?;
         self.authorize(ctx, Check::new("s3:ListAccessPoints", "*", account))
             .await?;
         let Some(store) = self.placement().existing(account).await? else {
