@@ -272,3 +272,21 @@ def test_audit_records_the_queue_owner(ferry, vendor, customer, vsqs):
     assert d["recipientAccountId"] == vacct
     assert d["userIdentity"]["accountId"] == cacct
     assert d["errorCode"] == "AccessDenied"
+
+
+def test_message_bodies_stay_out_of_the_trail(ferry, vendor, vsqs):
+    # As CloudTrail: the call is recorded, the customer's data is not.
+    url = vsqs.create_queue(QueueName=qname("quiet"))["QueueUrl"]
+    secret = f"card-{unique('n')}"
+    one = vsqs.send_message(QueueUrl=url, MessageBody=secret)
+    batch = vsqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "a", "MessageBody": secret + "-a"}, {"Id": "b", "MessageBody": secret + "-b"}])
+    ids = [one["ResponseMetadata"]["RequestId"], batch["ResponseMetadata"]["RequestId"]]
+    events = wait_for_request_ids(ferry.client("cloudtrail", vendor), ids)
+    details = [ct_detail(e) for e in events if ct_detail(e).get("requestID") in ids]
+    assert {d["eventName"] for d in details} == {"SendMessage", "SendMessageBatch"}
+    text = json.dumps(details)
+    assert secret not in text
+    single = next(d for d in details if d["eventName"] == "SendMessage")
+    assert single["requestParameters"]["MessageBody"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert single["requestParameters"]["QueueUrl"] == url

@@ -72,16 +72,23 @@ pub struct AuditRecord {
 /// Parameter names whose values never reach the trail.
 const SECRET_MARKERS: [&str; 4] = ["secret", "password", "token", "privatekey"];
 
-/// Replaces the value of every key that looks secret, at any depth.
+/// Parameters kept out of the trail as CloudTrail does: a message's body
+/// (`messageBody`, also inside batch entries and in the query protocol's
+/// flattened `...Entry.N.MessageBody`) is the customer's data, not the
+/// call's, and can be a mebibyte per message.
+const HIDDEN_SUFFIXES: [&str; 1] = ["messagebody"];
+
+/// Replaces the value of every key that looks secret or holds message
+/// data, at any depth.
 pub fn redact(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, val) in map.iter_mut() {
                 let lk = k.to_ascii_lowercase();
-                if SECRET_MARKERS.iter().any(|m| lk.contains(m))
+                let secret = SECRET_MARKERS.iter().any(|m| lk.contains(m))
                     && !lk.ends_with("tokencode")
-                    && lk != "nexttoken"
-                {
+                    && lk != "nexttoken";
+                if secret || HIDDEN_SUFFIXES.iter().any(|s| lk.ends_with(s)) {
                     *val = Value::String("HIDDEN_DUE_TO_SECURITY_REASONS".into());
                 } else {
                     redact(val);
@@ -476,6 +483,26 @@ mod tests {
             "HIDDEN_DUE_TO_SECURITY_REASONS"
         );
         assert_eq!(v["nested"][0]["NextToken"], "n");
+    }
+
+    #[test]
+    fn message_bodies_stay_out_of_the_trail() {
+        let mut v = json!({
+            "QueueUrl": "http://h/1/q",
+            "MessageBody": "card 4111",
+            "Entries": [{"Id": "a", "MessageBody": "card 4222"}],
+            "SendMessageBatchRequestEntry.1.MessageBody": "card 4333",
+        });
+        redact(&mut v);
+        assert_eq!(v["QueueUrl"], "http://h/1/q");
+        assert_eq!(v["Entries"][0]["Id"], "a");
+        for hidden in [
+            &v["MessageBody"],
+            &v["Entries"][0]["MessageBody"],
+            &v["SendMessageBatchRequestEntry.1.MessageBody"],
+        ] {
+            assert_eq!(hidden, "HIDDEN_DUE_TO_SECURITY_REASONS");
+        }
     }
 
     #[test]
