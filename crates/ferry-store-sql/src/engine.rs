@@ -111,10 +111,11 @@ impl SqlStore {
             .await
             .map_err(engine_err)?;
         let cache = Arc::new(ReadCache::new(true));
+        let lane = crate::lane::Lane::open(path)?;
         Ok(SqlStore {
             engine: Engine::Sqlite,
             read,
-            writer: Writer::start(Engine::Sqlite, write.clone(), cache.clone()),
+            writer: Writer::start(Engine::Sqlite, write.clone(), Some(lane), cache.clone()),
             write,
             cache,
         })
@@ -164,7 +165,7 @@ impl SqlStore {
         Ok(SqlStore {
             engine: Engine::Postgres,
             read: pool.clone(),
-            writer: Writer::start(Engine::Postgres, pool.clone(), cache.clone()),
+            writer: Writer::start(Engine::Postgres, pool.clone(), None, cache.clone()),
             write: pool,
             cache,
         })
@@ -367,28 +368,23 @@ pub(crate) async fn apply_one(
             }
         }
         Write::PutMessage(m) => {
-            sqlx::query(
-                "INSERT INTO sqs_messages (account_id, queue_name, message_id, body, md5, meta, \
-                 group_id, source_queue, sent_at, visible_at, expires_at, receive_count, \
-                 first_received_at, receipt_handle) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(m.account_id.to_string())
-            .bind(m.queue_name)
-            .bind(m.message_id)
-            .bind(m.body)
-            .bind(m.md5)
-            .bind(m.meta)
-            .bind(m.group_id)
-            .bind(m.source_queue)
-            .bind(ms(m.sent_at))
-            .bind(ms(m.visible_at))
-            .bind(ms(m.expires_at))
-            .bind(m.receive_count)
-            .bind(m.first_received_at.map(ms))
-            .bind(m.receipt_handle)
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query(crate::queue::INSERT_MESSAGE)
+                .bind(m.account_id.to_string())
+                .bind(m.queue_name)
+                .bind(m.message_id)
+                .bind(m.body)
+                .bind(m.md5)
+                .bind(m.meta)
+                .bind(m.group_id)
+                .bind(m.source_queue)
+                .bind(ms(m.sent_at))
+                .bind(ms(m.visible_at))
+                .bind(ms(m.expires_at))
+                .bind(m.receive_count)
+                .bind(m.first_received_at.map(ms))
+                .bind(m.receipt_handle)
+                .execute(&mut **tx)
+                .await?;
         }
         Write::DeleteMessage {
             account,
@@ -397,14 +393,8 @@ pub(crate) async fn apply_one(
             receipt_handle,
         } => {
             let q = match &receipt_handle {
-                Some(_) => sqlx::query(
-                    "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
-                     AND message_id = $3 AND receipt_handle = $4",
-                ),
-                None => sqlx::query(
-                    "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
-                     AND message_id = $3",
-                ),
+                Some(_) => sqlx::query(crate::queue::DELETE_BY_HANDLE),
+                None => sqlx::query(crate::queue::DELETE_BY_ID),
             };
             let q = q.bind(account.to_string()).bind(queue).bind(message_id);
             match receipt_handle {
@@ -423,28 +413,22 @@ pub(crate) async fn apply_one(
             // An expired record of the same id gives way; a live one makes
             // the insert a unique violation, which the caller reads as
             // "duplicate".
-            sqlx::query(
-                "DELETE FROM sqs_dedup WHERE account_id = $1 AND queue_name = $2 \
-                 AND dedup_id = $3 AND expires_at <= $4",
-            )
-            .bind(record.account_id.to_string())
-            .bind(record.queue_name.clone())
-            .bind(record.dedup_id.clone())
-            .bind(ms(now))
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO sqs_dedup (account_id, queue_name, dedup_id, message_id, \
-                 sequence_number, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(record.account_id.to_string())
-            .bind(record.queue_name)
-            .bind(record.dedup_id)
-            .bind(record.message_id)
-            .bind(record.sequence_number)
-            .bind(ms(record.expires_at))
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query(crate::queue::EXPIRE_DEDUP)
+                .bind(record.account_id.to_string())
+                .bind(record.queue_name.clone())
+                .bind(record.dedup_id.clone())
+                .bind(ms(now))
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(crate::queue::INSERT_DEDUP)
+                .bind(record.account_id.to_string())
+                .bind(record.queue_name)
+                .bind(record.dedup_id)
+                .bind(record.message_id)
+                .bind(record.sequence_number)
+                .bind(ms(record.expires_at))
+                .execute(&mut **tx)
+                .await?;
         }
         Write::ExpireMessages { now } => {
             for sql in [

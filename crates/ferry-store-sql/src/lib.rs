@@ -18,6 +18,7 @@
 mod bulk;
 mod cache;
 mod engine;
+mod lane;
 mod queue;
 mod rows;
 mod writer;

@@ -24,6 +24,93 @@ fn row_err(e: ferry_store::StoreError) -> sqlx::Error {
     sqlx::Error::Protocol(e.to_string())
 }
 
+/// Inserts one message.
+pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO sqs_messages (account_id, queue_name, \
+     message_id, body, md5, meta, group_id, source_queue, sent_at, visible_at, expires_at, \
+     receive_count, first_received_at, receipt_handle) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// Deletes a message while $4 is its latest receipt token.
+pub(crate) const DELETE_BY_HANDLE: &str = "DELETE FROM sqs_messages WHERE account_id = $1 \
+     AND queue_name = $2 AND message_id = $3 AND receipt_handle = $4";
+
+/// Deletes a message whatever its receipt token.
+pub(crate) const DELETE_BY_ID: &str =
+    "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 AND message_id = $3";
+
+/// Drops a deduplication record whose window closed before $4.
+pub(crate) const EXPIRE_DEDUP: &str = "DELETE FROM sqs_dedup WHERE account_id = $1 \
+     AND queue_name = $2 AND dedup_id = $3 AND expires_at <= $4";
+
+/// Records a deduplication id (a unique violation while one is live).
+pub(crate) const INSERT_DEDUP: &str = "INSERT INTO sqs_dedup (account_id, queue_name, \
+     dedup_id, message_id, sequence_number, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn lock(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    }
+}
+
+/// Moves the messages received `max_receive_count` times to the
+/// dead-letter queue ($1 account, $2 queue, $3 dead-letter queue, $4 now,
+/// $5 its retention in ms, $6 max receive count).
+pub(crate) fn redrive_sql(engine: Engine) -> String {
+    let lock = lock(engine);
+    let moved_values = "account_id, $3, message_id, body, md5, meta, group_id, \
+         COALESCE(source_queue, queue_name), sent_at, $4, sent_at + $5, 0, NULL, NULL";
+    let over = "account_id = $1 AND queue_name = $2 AND visible_at <= $4 AND receive_count >= $6";
+    match engine {
+        Engine::Postgres => format!(
+            "WITH moved AS (DELETE FROM sqs_messages WHERE seq IN \
+             (SELECT seq FROM sqs_messages WHERE {over} ORDER BY seq{lock}) RETURNING *) \
+             INSERT INTO sqs_messages ({MOVE_COLS}) SELECT {moved_values} FROM moved \
+             ORDER BY seq ON CONFLICT DO NOTHING"
+        ),
+        Engine::Sqlite => format!(
+            "INSERT INTO sqs_messages ({MOVE_COLS}) SELECT {moved_values} FROM sqs_messages \
+             WHERE {over} ORDER BY seq ON CONFLICT DO NOTHING"
+        ),
+    }
+}
+
+/// SQLite's second half of the move: the moved messages leave the source
+/// ($1 account, $2 queue, $3 now, $4 max receive count).
+pub(crate) const REDRIVE_DELETE_SQLITE: &str = "DELETE FROM sqs_messages WHERE account_id = $1 \
+     AND queue_name = $2 AND visible_at <= $3 AND receive_count >= $4";
+
+/// Claims up to $6 receivable messages ($1 account, $2 queue, $3 visible
+/// until, $4 now, $5 the receipt token prefix).
+pub(crate) fn claim_sql(engine: Engine, fifo: bool) -> String {
+    let lock = lock(engine);
+    let fifo = if fifo {
+        " AND (group_id IS NULL OR group_id NOT IN (SELECT group_id FROM sqs_messages \
+         WHERE account_id = $1 AND queue_name = $2 AND visible_at > $4 AND receive_count > 0 \
+         AND group_id IS NOT NULL))"
+    } else {
+        ""
+    };
+    format!(
+        "UPDATE sqs_messages SET receive_count = receive_count + 1, visible_at = $3, \
+         first_received_at = COALESCE(first_received_at, $4), \
+         receipt_handle = $5 || CAST(seq AS TEXT) \
+         WHERE seq IN (SELECT seq FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
+         AND visible_at <= $4 AND expires_at > $4{fifo} ORDER BY seq LIMIT $6{lock}) \
+         RETURNING {MESSAGE_COLS}"
+    )
+}
+
+/// Hides an in-flight message until $1 ($2 account, $3 queue, $4 receipt
+/// token, $5 now).
+pub(crate) const CHANGE_VISIBILITY: &str = "UPDATE sqs_messages SET visible_at = $1 \
+     WHERE account_id = $2 AND queue_name = $3 AND receipt_handle = $4 AND visible_at > $5";
+
+/// Whether a receipt token still names a message ($1 account, $2 queue,
+/// $3 token).
+pub(crate) const HELD: &str = "SELECT seq FROM sqs_messages WHERE account_id = $1 \
+     AND queue_name = $2 AND receipt_handle = $3";
+
 pub(crate) async fn receive(
     engine: Engine,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -31,10 +118,6 @@ pub(crate) async fn receive(
 ) -> Result<Vec<QueueMessage>, sqlx::Error> {
     let account = r.account.to_string();
     let now = ms(r.now);
-    let lock = match engine {
-        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        Engine::Sqlite => "",
-    };
     if engine == Engine::Postgres && r.fifo {
         // Group blocking reads other rows' state: one FIFO claim at a time
         // per queue across processes.
@@ -44,23 +127,7 @@ pub(crate) async fn receive(
             .await?;
     }
     if let Some(d) = &r.redrive {
-        let moved_values = "account_id, $3, message_id, body, md5, meta, group_id, \
-             COALESCE(source_queue, queue_name), sent_at, $4, sent_at + $5, 0, NULL, NULL";
-        let over =
-            "account_id = $1 AND queue_name = $2 AND visible_at <= $4 AND receive_count >= $6";
-        let sql = match engine {
-            Engine::Postgres => format!(
-                "WITH moved AS (DELETE FROM sqs_messages WHERE seq IN \
-                 (SELECT seq FROM sqs_messages WHERE {over} ORDER BY seq{lock}) RETURNING *) \
-                 INSERT INTO sqs_messages ({MOVE_COLS}) SELECT {moved_values} FROM moved \
-                 ORDER BY seq ON CONFLICT DO NOTHING"
-            ),
-            Engine::Sqlite => format!(
-                "INSERT INTO sqs_messages ({MOVE_COLS}) SELECT {moved_values} FROM sqs_messages \
-                 WHERE {over} ORDER BY seq ON CONFLICT DO NOTHING"
-            ),
-        };
-        sqlx::query(AssertSqlSafe(sql))
+        sqlx::query(AssertSqlSafe(redrive_sql(engine)))
             .bind(account.clone())
             .bind(r.queue.clone())
             .bind(d.dead_letter_queue.clone())
@@ -70,33 +137,16 @@ pub(crate) async fn receive(
             .execute(&mut **tx)
             .await?;
         if engine == Engine::Sqlite {
-            sqlx::query(
-                "DELETE FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
-                 AND visible_at <= $3 AND receive_count >= $4",
-            )
-            .bind(account.clone())
-            .bind(r.queue.clone())
-            .bind(now)
-            .bind(d.max_receive_count)
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query(REDRIVE_DELETE_SQLITE)
+                .bind(account.clone())
+                .bind(r.queue.clone())
+                .bind(now)
+                .bind(d.max_receive_count)
+                .execute(&mut **tx)
+                .await?;
         }
     }
-    let fifo = if r.fifo {
-        " AND (group_id IS NULL OR group_id NOT IN (SELECT group_id FROM sqs_messages \
-         WHERE account_id = $1 AND queue_name = $2 AND visible_at > $4 AND receive_count > 0 \
-         AND group_id IS NOT NULL))"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE sqs_messages SET receive_count = receive_count + 1, visible_at = $3, \
-         first_received_at = COALESCE(first_received_at, $4), \
-         receipt_handle = $5 || CAST(seq AS TEXT) \
-         WHERE seq IN (SELECT seq FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
-         AND visible_at <= $4 AND expires_at > $4{fifo} ORDER BY seq LIMIT $6{lock}) \
-         RETURNING {MESSAGE_COLS}"
-    );
+    let sql = claim_sql(engine, r.fifo);
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(account)
         .bind(r.queue.clone())
@@ -123,30 +173,24 @@ pub(crate) async fn change_visibility(
     now: Timestamp,
     visible_until: Timestamp,
 ) -> Result<VisibilityOutcome, sqlx::Error> {
-    let changed = sqlx::query(
-        "UPDATE sqs_messages SET visible_at = $1 WHERE account_id = $2 AND queue_name = $3 \
-         AND receipt_handle = $4 AND visible_at > $5",
-    )
-    .bind(ms(visible_until))
-    .bind(account.to_string())
-    .bind(queue.to_string())
-    .bind(handle.to_string())
-    .bind(ms(now))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let changed = sqlx::query(CHANGE_VISIBILITY)
+        .bind(ms(visible_until))
+        .bind(account.to_string())
+        .bind(queue.to_string())
+        .bind(handle.to_string())
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     if changed > 0 {
         return Ok(VisibilityOutcome::Changed);
     }
-    let held = sqlx::query(
-        "SELECT seq FROM sqs_messages WHERE account_id = $1 AND queue_name = $2 \
-         AND receipt_handle = $3",
-    )
-    .bind(account.to_string())
-    .bind(queue.to_string())
-    .bind(handle.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
+    let held = sqlx::query(HELD)
+        .bind(account.to_string())
+        .bind(queue.to_string())
+        .bind(handle.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(if held.is_some() {
         VisibilityOutcome::NotInFlight
     } else {

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cache::ReadCache;
 use crate::engine::{Engine, engine_err};
+use crate::lane::Lane;
 use crate::queue;
 use std::sync::Arc;
 
@@ -52,10 +53,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `pool`.
-    pub(crate) fn start(engine: Engine, pool: AnyPool, cache: Arc<ReadCache>) -> Self {
+    /// Starts the writer task on `pool`; groups that `lane` takes whole
+    /// run there instead.
+    pub(crate) fn start(
+        engine: Engine,
+        pool: AnyPool,
+        lane: Option<Lane>,
+        cache: Arc<ReadCache>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_BOUND);
-        let task = tokio::spawn(run(engine, pool, rx, cache));
+        let task = tokio::spawn(run(engine, pool, lane, rx, cache));
         Writer {
             jobs: std::sync::Mutex::new(Some(tx)),
             task: tokio::sync::Mutex::new(Some(task)),
@@ -94,21 +101,43 @@ impl Writer {
     }
 }
 
-async fn run(engine: Engine, pool: AnyPool, mut rx: mpsc::Receiver<Job>, cache: Arc<ReadCache>) {
+async fn run(
+    engine: Engine,
+    pool: AnyPool,
+    lane: Option<Lane>,
+    mut rx: mpsc::Receiver<Job>,
+    cache: Arc<ReadCache>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        commit(engine, &pool, std::mem::take(&mut group), &cache).await;
+        commit(
+            engine,
+            &pool,
+            lane.as_ref(),
+            std::mem::take(&mut group),
+            &cache,
+        )
+        .await;
+    }
+    if let Some(lane) = lane {
+        lane.close().await;
     }
 }
 
-async fn commit(engine: Engine, pool: &AnyPool, jobs: Vec<Job>, cache: &ReadCache) {
+async fn commit(
+    engine: Engine,
+    pool: &AnyPool,
+    lane: Option<&Lane>,
+    jobs: Vec<Job>,
+    cache: &ReadCache,
+) {
     let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
     // Before anyone hears of the commit, so their next read sees it. (Also
     // when the commit fails: the cache is only ever emptied too often.)
     let invalidates = ops
         .iter()
         .any(|op| matches!(op, Op::Apply(b) if ReadCache::changes(&b.0)));
-    let outcome = commit_ops(engine, pool, ops).await;
+    let outcome = commit_ops(engine, pool, lane, ops).await;
     if invalidates {
         cache.invalidate();
     }
@@ -127,75 +156,51 @@ async fn commit(engine: Engine, pool: &AnyPool, jobs: Vec<Job>, cache: &ReadCach
 async fn commit_ops(
     engine: Engine,
     pool: &AnyPool,
+    lane: Option<&Lane>,
     ops: Vec<Op>,
 ) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
+    if let Some(lane) = lane
+        && ops.iter().all(Lane::takes)
+    {
+        return lane.commit(ops).await;
+    }
     // First without savepoints (two statements less per job): nearly every
     // group has no failing job. If one fails, the whole transaction is
     // rolled back and the group runs again with a savepoint per job.
-    //
-    // The jobs of a group were submitted concurrently (none waits for
-    // another's answer), so any order is a valid serial order: all plain
-    // writes go first as one batch, so runs of sends, deletes and audit
-    // records from different requests share statements too.
     {
         let mut tx = pool.begin().await.map_err(engine_err)?;
-        let mut results: Vec<Option<Result<Done, StoreError>>> = ops.iter().map(|_| None).collect();
-        let mut merged = WriteBatch::new();
-        for (i, op) in ops.iter().enumerate() {
-            if let Op::Apply(batch) = op {
-                merged.0.extend(batch.0.iter().cloned());
-                results[i] = Some(Ok(Done::Applied));
-            }
-        }
-        let mut failed = if merged.0.is_empty() {
-            None
-        } else {
-            run_op(engine, &mut tx, Op::Apply(merged)).await.err()
-        };
-        // Receives of one standard queue with the same visibility timeout
-        // share one claim, split between them afterwards: one statement for
-        // all the receivers waiting on a queue.
-        for (indices, shared) in shared_receives(&ops) {
-            if failed.is_some() {
-                break;
-            }
-            match queue::receive(engine, &mut tx, &shared).await {
-                Ok(mut claimed) => {
-                    for i in indices {
-                        let Op::Receive(r) = &ops[i] else { continue };
-                        let take = r.max.min(claimed.len());
-                        let rest = claimed.split_off(take);
-                        results[i] = Some(Ok(Done::Received(claimed)));
-                        claimed = rest;
+        let mut results = Results::new(ops.len());
+        for step in plan(&ops) {
+            match step {
+                Step::Apply { batch, jobs } => {
+                    match run_op(engine, &mut tx, Op::Apply(batch)).await {
+                        Ok(_) => results.applied(&jobs),
+                        Err(e) => results.fail(e),
                     }
                 }
-                Err(e) => failed = Some(engine_err(e)),
+                Step::SharedReceive { jobs, request } => {
+                    match queue::receive(engine, &mut tx, &request).await {
+                        Ok(claimed) => results.split_claim(&ops, &jobs, claimed),
+                        Err(e) => results.fail(engine_err(e)),
+                    }
+                }
+                Step::One(i) => match run_op(engine, &mut tx, ops[i].clone()).await {
+                    Ok(done) => results.set(i, done),
+                    Err(e) => results.fail(e),
+                },
             }
-        }
-        for (i, op) in ops.iter().enumerate() {
-            if failed.is_some() {
+            if results.failed() {
                 break;
             }
-            if results[i].is_some() {
-                continue;
-            }
-            match run_op(engine, &mut tx, op.clone()).await {
-                Ok(done) => results[i] = Some(Ok(done)),
-                Err(e) => failed = Some(e),
-            }
         }
-        let results: Vec<Result<Done, StoreError>> = results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(StoreError::Engine("job not run".into()))))
-            .collect();
-        match failed {
-            None => {
+        match results.finish(ops.len()) {
+            Ok(results) => {
                 tx.commit().await.map_err(engine_err)?;
                 return Ok(results);
             }
             // Alone: its failure is the answer (dropping `tx` rolls back).
-            Some(e) if ops.len() == 1 => return Ok(vec![Err(e)]),
-            Some(_) => {}
+            Err(e) if ops.len() == 1 => return Ok(vec![Err(e)]),
+            Err(_) => {}
         }
     }
     let mut tx = pool.begin().await.map_err(engine_err)?;
@@ -217,6 +222,122 @@ async fn commit_ops(
     }
     tx.commit().await.map_err(engine_err)?;
     Ok(results)
+}
+
+/// One step of a group's optimistic pass.
+pub(crate) enum Step {
+    /// Every plain write of the group as one batch; `jobs` are the
+    /// `Apply` jobs it answers.
+    Apply { batch: WriteBatch, jobs: Vec<usize> },
+    /// One claim shared by several receives.
+    SharedReceive {
+        jobs: Vec<usize>,
+        request: ReceiveRequest,
+    },
+    /// One job on its own.
+    One(usize),
+}
+
+/// The steps of a group's optimistic pass. The jobs of a group were
+/// submitted concurrently (none waits for another's answer), so any order
+/// is a valid serial order: all plain writes go first as one batch, so runs
+/// of sends, deletes and audit records from different requests share
+/// statements; receives of one standard queue with the same visibility
+/// timeout share one claim, split between them afterwards.
+pub(crate) fn plan(ops: &[Op]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut merged = WriteBatch::new();
+    let mut applies = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        if let Op::Apply(batch) = op {
+            merged.0.extend(batch.0.iter().cloned());
+            applies.push(i);
+        }
+    }
+    if !applies.is_empty() {
+        steps.push(Step::Apply {
+            batch: merged,
+            jobs: applies,
+        });
+    }
+    let shared = shared_receives(ops);
+    for (jobs, request) in &shared {
+        steps.push(Step::SharedReceive {
+            jobs: jobs.clone(),
+            request: request.clone(),
+        });
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let in_shared = shared.iter().any(|(jobs, _)| jobs.contains(&i));
+        if !matches!(op, Op::Apply(_)) && !in_shared {
+            steps.push(Step::One(i));
+        }
+    }
+    steps
+}
+
+/// The answers of an optimistic pass as its steps produce them.
+pub(crate) struct Results {
+    done: Vec<Option<Done>>,
+    failed: Option<StoreError>,
+}
+
+impl Results {
+    pub(crate) fn new(n: usize) -> Self {
+        Results {
+            done: (0..n).map(|_| None).collect(),
+            failed: None,
+        }
+    }
+
+    pub(crate) fn set(&mut self, i: usize, done: Done) {
+        self.done[i] = Some(done);
+    }
+
+    pub(crate) fn applied(&mut self, jobs: &[usize]) {
+        for &i in jobs {
+            self.done[i] = Some(Done::Applied);
+        }
+    }
+
+    /// Hands a shared claim out in job order, each receive its maximum.
+    pub(crate) fn split_claim(
+        &mut self,
+        ops: &[Op],
+        jobs: &[usize],
+        mut claimed: Vec<QueueMessage>,
+    ) {
+        for &i in jobs {
+            let Op::Receive(r) = &ops[i] else { continue };
+            let take = r.max.min(claimed.len());
+            let rest = claimed.split_off(take);
+            self.done[i] = Some(Done::Received(claimed));
+            claimed = rest;
+        }
+    }
+
+    pub(crate) fn fail(&mut self, e: StoreError) {
+        self.failed.get_or_insert(e);
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Every job's answer, or the first failure (then the pass must be
+    /// rolled back).
+    pub(crate) fn finish(self, n: usize) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let out: Vec<Result<Done, StoreError>> = self
+            .done
+            .into_iter()
+            .map(|d| d.ok_or_else(|| StoreError::Engine("job not run".into())))
+            .collect();
+        debug_assert_eq!(out.len(), n);
+        Ok(out)
+    }
 }
 
 /// Groups of two or more receives that can share one claim: the same
