@@ -678,3 +678,125 @@ async fn anonymous_callers_get_only_what_a_policy_grants_everyone() {
         .unwrap();
     assert_eq!(got.size, 1);
 }
+
+/// `CopyObject`'s tags: the source's by default (read with
+/// `s3:GetObjectTagging`), the request's with `REPLACE`; a copy that gets
+/// tags needs `s3:PutObjectTagging` on the destination.
+#[tokio::test]
+async fn copies_take_the_source_tags_or_the_requested_ones() {
+    use ferry_core::s3::{CopyRequest, CopySource, MetadataDirective, TaggingDirective};
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    f.create_bucket(&v, "tagged", "us-east-1").await.unwrap();
+    let tags = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, val)| (k.to_string(), val.to_string()))
+            .collect()
+    };
+    f.put_object(
+        &v,
+        "tagged",
+        "src",
+        ObjectHeaders {
+            tags: tags(&[("team", "a")]),
+            ..Default::default()
+        },
+        body(b"x"),
+    )
+    .await
+    .unwrap();
+    let copy = |tagging| CopyRequest {
+        source: CopySource {
+            bucket: "tagged".into(),
+            key: "src".into(),
+            conditions: GetRequest::default(),
+        },
+        directive: MetadataDirective::Copy,
+        tagging,
+    };
+    f.copy_object(&v, "tagged", "copied", copy(TaggingDirective::Copy))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.get_object_tagging(&v, "tagged", "copied").await.unwrap(),
+        tags(&[("team", "a")])
+    );
+    f.copy_object(
+        &v,
+        "tagged",
+        "replaced",
+        copy(TaggingDirective::Replace(tags(&[("env", "prod")]))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        f.get_object_tagging(&v, "tagged", "replaced")
+            .await
+            .unwrap(),
+        tags(&[("env", "prod")])
+    );
+    f.copy_object(
+        &v,
+        "tagged",
+        "untagged",
+        copy(TaggingDirective::Replace(Vec::new())),
+    )
+    .await
+    .unwrap();
+    assert!(
+        f.get_object_tagging(&v, "tagged", "untagged")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = f
+        .copy_object(
+            &v,
+            "tagged",
+            "bad",
+            copy(TaggingDirective::Replace(tags(&[("aws:x", "1")]))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidTag");
+    // Without s3:GetObjectTagging on the source, COPY of a tagged source is
+    // refused; without s3:PutObjectTagging, so is any copy that gets tags.
+    for (action, tagging, key) in [
+        ("s3:GetObjectTagging", TaggingDirective::Copy, "no-get"),
+        (
+            "s3:PutObjectTagging",
+            TaggingDirective::Replace(tags(&[("k", "v")])),
+            "no-put",
+        ),
+    ] {
+        let deny = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"{action}","Resource":"arn:aws:s3:::tagged/*"}}]}}"#
+        );
+        f.put_bucket_policy(&v, "tagged", &deny).await.unwrap();
+        let err = f
+            .copy_object(&v, "tagged", key, copy(tagging))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::AccessDenied(_)),
+            "{action}: {err:?}"
+        );
+        // Nothing was written.
+        let missing = f
+            .head_object(&v, "tagged", key, GetRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), "NoSuchKey");
+    }
+    // With tagging denied, a copy that gets no tags still goes through.
+    f.copy_object(
+        &v,
+        "tagged",
+        "plain",
+        copy(TaggingDirective::Replace(Vec::new())),
+    )
+    .await
+    .unwrap();
+}
