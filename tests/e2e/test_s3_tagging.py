@@ -1,5 +1,6 @@
-"""S3 tagging, ACL answers with ACLs off (BucketOwnerEnforced), ownership
-controls and bucket policy status, against the built binary with boto3."""
+"""S3 tagging (CopyObject's tagging directive too), ACL answers with ACLs
+off (BucketOwnerEnforced), ownership controls and bucket policy status,
+against the built binary with boto3."""
 
 import hashlib
 import json
@@ -166,3 +167,75 @@ def test_tagging_header_on_put_and_count_on_get(vs3, bucket):
     assert "TagCount" not in vs3.get_object(Bucket=bucket, Key="u")
     with client_error("InvalidTag", 400):
         vs3.put_object(Bucket=bucket, Key="v", Body=b"x", Tagging="aws:x=1")
+
+
+def tags_of(s3, bucket, key):
+    return sorted((t["Key"], t["Value"]) for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"])
+
+
+def test_copy_object_copies_or_replaces_tags(vs3, bucket):
+    vs3.put_object(Bucket=bucket, Key="src", Body=b"x", Tagging="team=a&env=prod")
+    src = {"Bucket": bucket, "Key": "src"}
+    # COPY is the default: the source's tags come along.
+    vs3.copy_object(Bucket=bucket, Key="default", CopySource=src)
+    assert tags_of(vs3, bucket, "default") == [("env", "prod"), ("team", "a")]
+    vs3.copy_object(Bucket=bucket, Key="copied", CopySource=src, TaggingDirective="COPY")
+    assert tags_of(vs3, bucket, "copied") == [("env", "prod"), ("team", "a")]
+    assert vs3.get_object(Bucket=bucket, Key="copied")["TagCount"] == 2
+    # REPLACE takes x-amz-tagging, or nothing.
+    vs3.copy_object(Bucket=bucket, Key="replaced", CopySource=src, TaggingDirective="REPLACE",
+                    Tagging="owner=b%20c")
+    assert tags_of(vs3, bucket, "replaced") == [("owner", "b c")]
+    vs3.copy_object(Bucket=bucket, Key="cleared", CopySource=src, TaggingDirective="REPLACE")
+    assert tags_of(vs3, bucket, "cleared") == []
+    with client_error("InvalidTag", 400):
+        vs3.copy_object(Bucket=bucket, Key="bad", CopySource=src, TaggingDirective="REPLACE",
+                        Tagging="aws:x=1")
+    # Nothing was written (HEAD's 404 has no body, so no code).
+    with client_error("404", 404):
+        vs3.head_object(Bucket=bucket, Key="bad")
+
+
+def test_copy_object_tags_need_the_tagging_permissions(ferry, stranger, vs3, ss3, bucket):
+    """The stranger copies the vendor's tagged object into its own bucket:
+    COPY needs s3:GetObjectTagging on the source, and a copy that gets tags
+    needs s3:PutObjectTagging on the destination."""
+    stranger_root = f"arn:aws:iam::{ferry.identity(stranger)['Account']}:root"
+    vs3.put_object(Bucket=bucket, Key="tagged", Body=b"data", Tagging="team=a")
+    vs3.put_object(Bucket=bucket, Key="plain", Body=b"data")
+
+    def grant(*actions):
+        vs3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": stranger_root}, "Action": list(actions),
+                           "Resource": f"arn:aws:s3:::{bucket}/*"}],
+        }))
+
+    mine = unique("tagdst").lower()
+    ss3.create_bucket(Bucket=mine)
+    grant("s3:GetObject")
+    with client_error("AccessDenied", 403):
+        ss3.copy_object(Bucket=mine, Key="k", CopySource={"Bucket": bucket, "Key": "tagged"})
+    # An untagged source, or REPLACE, needs no tag read.
+    ss3.copy_object(Bucket=mine, Key="plain", CopySource={"Bucket": bucket, "Key": "plain"})
+    assert tags_of(ss3, mine, "plain") == []
+    ss3.copy_object(Bucket=mine, Key="replaced", CopySource={"Bucket": bucket, "Key": "tagged"},
+                    TaggingDirective="REPLACE", Tagging="mine=yes")
+    assert tags_of(ss3, mine, "replaced") == [("mine", "yes")]
+    grant("s3:GetObject", "s3:GetObjectTagging")
+    ss3.copy_object(Bucket=mine, Key="k", CopySource={"Bucket": bucket, "Key": "tagged"})
+    assert tags_of(ss3, mine, "k") == [("team", "a")]
+    # The destination refuses tag writes: tagged copies fail, untagged pass.
+    ss3.put_bucket_policy(Bucket=mine, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:PutObjectTagging",
+                       "Resource": f"arn:aws:s3:::{mine}/*"}],
+    }))
+    with client_error("AccessDenied", 403):
+        ss3.copy_object(Bucket=mine, Key="k2", CopySource={"Bucket": bucket, "Key": "tagged"})
+    with client_error("AccessDenied", 403):
+        ss3.copy_object(Bucket=mine, Key="k3", CopySource={"Bucket": bucket, "Key": "plain"},
+                        TaggingDirective="REPLACE", Tagging="a=b")
+    ss3.copy_object(Bucket=mine, Key="k4", CopySource={"Bucket": bucket, "Key": "tagged"},
+                    TaggingDirective="REPLACE")
+    assert tags_of(ss3, mine, "k4") == []

@@ -14,7 +14,7 @@ use futures::stream::BoxStream;
 pub use ferry_core::s3::{
     AccessPointInfo, BucketInfo, ByteRange, CompletedPart, CopyRequest, CopySource, DeleteResult,
     GetOutcome, GetRequest, ListOutcome, ListPartsOutcome, ListRequest, ListUploadsOutcome,
-    ListUploadsRequest, MetadataDirective, ObjectHeaders, ObjectInfo, PartInfo,
+    ListUploadsRequest, MetadataDirective, ObjectHeaders, ObjectInfo, PartInfo, TaggingDirective,
 };
 use ferry_types::Timestamp;
 

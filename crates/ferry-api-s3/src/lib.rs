@@ -11,8 +11,11 @@
 //! [`RequestContext`](ferry_core::RequestContext) in its extensions. s3s
 //! copies the extensions into each `S3Request`, where the operations here
 //! find the context and hand it to ferry-core, which makes every
-//! authorization decision. Nothing here decides who may do what, except that
-//! anonymous requests are refused until public access exists.
+//! authorization decision. Nothing here decides who may do what: an unsigned
+//! request arrives with the anonymous principal's context, and the core's
+//! policies (a grant to `*`) decide, as for anyone else. S3 Control still
+//! refuses anonymous callers before the core: they have no account to act
+//! in.
 //!
 //! Each response carries a [`ferry_http::RestAudit`] (operation name, bucket
 //! owner, error code) for the front door's audit record.

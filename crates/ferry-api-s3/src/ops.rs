@@ -70,8 +70,10 @@ fn finish<T>(slot: &AuditSlot, result: S3Result<T>) -> S3Result<T> {
     result
 }
 
-/// The authenticated caller. Anonymous requests carry no context: refused
-/// until bucket policies can grant public access.
+/// The caller: the front door puts a context on every request, the
+/// anonymous principal's for unsigned ones (the core decides what a grant
+/// to `*` lets it do). A request without one never came through the front
+/// door and is refused.
 fn caller<T>(req: &S3Request<T>) -> S3Result<&RequestContext> {
     req.extensions
         .get::<RequestContext>()

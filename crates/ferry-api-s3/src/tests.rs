@@ -41,6 +41,18 @@ impl Fake {
         }
     }
 
+    /// The core's decision, as far as the fake has one: the anonymous
+    /// principal gets only into a bucket named `public` (as if its policy
+    /// granted `*`).
+    fn decide(ctx: &RequestContext, bucket: &str) -> Result<(), CoreError> {
+        if ctx.principal.is_anonymous() && bucket != "public" {
+            return Err(CoreError::AccessDenied(
+                "User: anonymous is not authorized".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn bucket(&self, name: &str) -> Result<(), CoreError> {
         if self.buckets.lock().unwrap().contains(name) {
             Ok(())
@@ -145,11 +157,12 @@ impl Backend for Fake {
     }
     async fn get_object(
         &self,
-        _: &RequestContext,
+        ctx: &RequestContext,
         bucket: &str,
         key: &str,
         req: GetRequest,
     ) -> Result<GetOutcome, CoreError> {
+        Self::decide(ctx, bucket)?;
         let (bytes, headers) = self.object(bucket, key)?;
         if req.if_none_match.as_deref() == Some("\"abc123\"") {
             return Err(CoreError::invalid("NotModified", "Not Modified"));
@@ -202,10 +215,11 @@ impl Backend for Fake {
     }
     async fn list_objects(
         &self,
-        _: &RequestContext,
+        ctx: &RequestContext,
         bucket: &str,
         req: ListRequest,
     ) -> Result<ListOutcome, CoreError> {
+        Self::decide(ctx, bucket)?;
         self.bucket(bucket)?;
         let objects = self.objects.lock().unwrap();
         let mut out = ListOutcome::default();
@@ -399,13 +413,22 @@ async fn send_as(
             req.extensions_mut().insert(c.clone());
             RestCaller::Authenticated(c)
         }
-        None => RestCaller::Anonymous(AnonymousRequest {
-            request_id: "anon-1".into(),
-            region: "us-east-1".into(),
-            source_ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            time: Utc::now(),
-        }),
+        None => {
+            let ctx = RequestContext {
+                principal: Principal::anonymous(),
+                request_id: "anon-1".into(),
+                ..ctx()
+            };
+            req.extensions_mut().insert(ctx.clone());
+            RestCaller::Anonymous(AnonymousRequest {
+                request_id: "anon-1".into(),
+                region: "us-east-1".into(),
+                source_ip: "127.0.0.1".into(),
+                user_agent: "test".into(),
+                time: Utc::now(),
+                context: ctx,
+            })
+        }
     };
     let resp: RestResponse = s3.call(caller, req).await;
     let (mut parts, body) = resp.into_parts();
@@ -641,14 +664,22 @@ async fn list_v2_pages_with_opaque_tokens_and_url_encoding() {
 }
 
 #[tokio::test]
-async fn anonymous_callers_are_refused() {
+async fn anonymous_callers_get_what_the_core_decides() {
     let s3 = service();
     send(&s3, "PUT", "/bkt", &[], b"").await;
+    send(&s3, "PUT", "/public", &[], b"").await;
+    send(&s3, "PUT", "/public/k", &[], b"for everyone").await;
     let a = send_as(&s3, None, "GET", "/bkt", &[], b"").await;
     assert_eq!(a.status, 403);
     assert!(a.body.contains("<Code>AccessDenied</Code>"));
     assert_eq!(a.audit.event_name, "ListObjects");
     assert_eq!(a.audit.error_code.as_deref(), Some("AccessDenied"));
+    // The adapter refuses nothing itself: the fake's decision lets the
+    // anonymous principal into `public`.
+    let a = send_as(&s3, None, "GET", "/public/k", &[], b"").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body, "for everyone");
+    assert_eq!(a.audit.event_name, "GetObject");
 }
 
 #[tokio::test]

@@ -103,6 +103,10 @@ pub fn redact(v: &mut Value) {
 impl AuditRecord {
     fn caller_account(&self) -> Option<AccountId> {
         match &self.caller {
+            // An anonymous caller has no account of its own: as for any caller
+            // not known, the record goes to the management account (and to
+            // the resource's owner, the recipient).
+            Caller::Principal(p) if p.is_anonymous() => None,
             Caller::Principal(p) => Some(p.account),
             Caller::KeyOf { account, .. } => Some(*account),
             Caller::Unknown { .. } => None,
@@ -126,6 +130,11 @@ impl AuditRecord {
 
     fn user_identity(&self) -> Value {
         match &self.caller {
+            Caller::Principal(p) if p.is_anonymous() => json!({
+                "type": p.type_name(),
+                "principalId": "",
+                "accountId": "anonymous",
+            }),
             Caller::Principal(p) => {
                 let mut id = json!({
                     "type": p.type_name(),
@@ -151,7 +160,7 @@ impl AuditRecord {
                             "sourceIdentity": s.source_identity,
                         });
                     }
-                    crate::IdentityKind::Root => {}
+                    crate::IdentityKind::Root | crate::IdentityKind::Anonymous => {}
                 }
                 id
             }

@@ -50,6 +50,7 @@ pub fn policy_principal(p: &Principal) -> PolicyPrincipal {
         IdentityKind::AssumedRole(s) => {
             PolicyPrincipal::assumed_role(&p.role_arn().unwrap_or_default(), &s.session_name)
         }
+        IdentityKind::Anonymous => PolicyPrincipal::anonymous(),
     }
 }
 
@@ -72,7 +73,11 @@ impl Ferry {
         let p = &ctx.principal;
         let mut c = Context::new();
         c.insert_principal_keys(&policy_principal(p));
-        c.insert("aws:PrincipalAccount", p.account.to_string());
+        // An anonymous caller has no account (AWS leaves the key out), and
+        // its `aws:userid` is `anonymous`.
+        if !p.is_anonymous() {
+            c.insert("aws:PrincipalAccount", p.account.to_string());
+        }
         c.insert("aws:userid", p.user_id.clone());
         c.insert("aws:CurrentTime", ContextValue::Date(ctx.time));
         c.insert(
@@ -111,7 +116,7 @@ impl Ferry {
     pub async fn identity_policies(&self, p: &Principal) -> Result<PolicySet, CoreError> {
         let mut set = PolicySet::default();
         let (kind, name) = match &p.kind {
-            IdentityKind::Root => return Ok(set),
+            IdentityKind::Root | IdentityKind::Anonymous => return Ok(set),
             IdentityKind::IamUser { name, .. } => (PrincipalKind::User, name.clone()),
             IdentityKind::AssumedRole(s) => {
                 let mut session = Vec::new();

@@ -58,6 +58,9 @@ pub enum IdentityKind {
     },
     /// A role session from `AssumeRole`.
     AssumedRole(Arc<RoleSession>),
+    /// An unsigned request (S3 only): no identity policies, so only a
+    /// resource policy that grants `Principal: "*"` lets it in.
+    Anonymous,
 }
 
 /// An authenticated caller.
@@ -84,6 +87,9 @@ impl Principal {
             IdentityKind::Root => "Root",
             IdentityKind::IamUser { .. } => "IAMUser",
             IdentityKind::AssumedRole(_) => "AssumedRole",
+            // CloudTrail records anonymous S3 calls as an `AWSAccount` whose
+            // account is `anonymous`.
+            IdentityKind::Anonymous => "AWSAccount",
         }
     }
 
@@ -94,7 +100,28 @@ impl Principal {
             IdentityKind::Root => "root",
             IdentityKind::IamUser { name, .. } => name,
             IdentityKind::AssumedRole(s) => &s.session_name,
+            IdentityKind::Anonymous => "",
         }
+    }
+
+    /// The caller of an unsigned request.
+    pub fn anonymous() -> Principal {
+        Principal {
+            // INVARIANT: no real account is `AccountId::ANONYMOUS`, and the
+            // policy engine sees an anonymous principal with no account at
+            // all (`authz::policy_principal`), so this placeholder grants
+            // nothing.
+            account: AccountId::ANONYMOUS,
+            kind: IdentityKind::Anonymous,
+            arn: "anonymous".to_string(),
+            user_id: "anonymous".to_string(),
+            access_key_id: String::new(),
+        }
+    }
+
+    /// Whether this is the caller of an unsigned request.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self.kind, IdentityKind::Anonymous)
     }
 
     /// The ARN of the role behind a session.

@@ -677,6 +677,12 @@ impl Ferry {
                     "Cannot call GetSessionToken with session credentials".into(),
                 ));
             }
+            // Only S3 lets unsigned requests in; STS never sees one.
+            IdentityKind::Anonymous => {
+                return Err(CoreError::AccessDenied(
+                    "GetSessionToken needs signed credentials".into(),
+                ));
+            }
         };
         let duration = duration_seconds.unwrap_or(if user.is_some() { 43_200 } else { 3600 });
         if !(900..=max).contains(&duration) {

@@ -582,3 +582,221 @@ async fn a_bucket_policy_can_require_header_signed_requests() {
         "a presigned URL is refused: {err:?}"
     );
 }
+
+/// Unsigned requests are the anonymous principal: only a resource policy
+/// that grants `*` lets it in, under that grant's conditions, and nothing
+/// without one.
+#[tokio::test]
+async fn anonymous_callers_get_only_what_a_policy_grants_everyone() {
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    let anon = ctx(f, &ferry_core::Principal::anonymous());
+    for b in ["site", "closed"] {
+        f.create_bucket(&v, b, "us-east-1").await.unwrap();
+        for key in ["public/index.html", "private/secret"] {
+            f.put_object(&v, b, key, ObjectHeaders::default(), body(b"x"))
+                .await
+                .unwrap();
+        }
+    }
+    let denied = |r: Result<(), CoreError>, what: &str| {
+        assert!(
+            matches!(r, Err(CoreError::AccessDenied(_))),
+            "{what}: {r:?}"
+        );
+    };
+    let get = |bucket: &'static str, key: &'static str| {
+        let anon = anon.clone();
+        async move {
+            f.get_object(&anon, bucket, key, GetRequest::default())
+                .await
+                .map(|_| ())
+        }
+    };
+    denied(get("site", "public/index.html").await, "no policy yet");
+    let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/public/*"}]}"#;
+    f.put_bucket_policy(&v, "site", public).await.unwrap();
+    assert!(f.get_bucket_policy_status(&v, "site").await.unwrap());
+    get("site", "public/index.html").await.unwrap();
+    f.head_object(&anon, "site", "public/index.html", GetRequest::default())
+        .await
+        .unwrap();
+    denied(get("site", "private/secret").await, "outside the grant");
+    denied(get("closed", "public/index.html").await, "another bucket");
+    denied(
+        f.put_object(
+            &anon,
+            "site",
+            "public/planted",
+            ObjectHeaders::default(),
+            body(b"x"),
+        )
+        .await
+        .map(|_| ()),
+        "a write not granted",
+    );
+    denied(
+        f.list_buckets(&anon).await.map(|_| ()),
+        "no account to list",
+    );
+    denied(
+        f.create_bucket(&anon, "anon-bucket", "us-east-1").await,
+        "no account to create in",
+    );
+    // Conditions hold anonymous callers too: a grant to `*` from elsewhere,
+    // or only through the owner's access points, is not a grant here.
+    for cond in [
+        r#"{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#.to_string(),
+        format!(
+            r#"{{"StringEquals":{{"s3:DataAccessPointAccount":"{}"}}}}"#,
+            w.vendor.account
+        ),
+    ] {
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/public/*","Condition":{cond}}}]}}"#
+        );
+        f.put_bucket_policy(&v, "site", &policy).await.unwrap();
+        assert!(!f.get_bucket_policy_status(&v, "site").await.unwrap());
+        denied(get("site", "public/index.html").await, &cond);
+    }
+    // A granted write goes through, and is the bucket owner's object.
+    let writable = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::site/drop/*"}]}"#;
+    f.put_bucket_policy(&v, "site", writable).await.unwrap();
+    f.put_object(
+        &anon,
+        "site",
+        "drop/in",
+        ObjectHeaders::default(),
+        body(b"y"),
+    )
+    .await
+    .unwrap();
+    let got = f
+        .head_object(&v, "site", "drop/in", GetRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(got.size, 1);
+}
+
+/// `CopyObject`'s tags: the source's by default (read with
+/// `s3:GetObjectTagging`), the request's with `REPLACE`; a copy that gets
+/// tags needs `s3:PutObjectTagging` on the destination.
+#[tokio::test]
+async fn copies_take_the_source_tags_or_the_requested_ones() {
+    use ferry_core::s3::{CopyRequest, CopySource, MetadataDirective, TaggingDirective};
+    let w = world().await;
+    let f = &w.ferry;
+    let v = ctx(f, &w.vendor);
+    f.create_bucket(&v, "tagged", "us-east-1").await.unwrap();
+    let tags = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, val)| (k.to_string(), val.to_string()))
+            .collect()
+    };
+    f.put_object(
+        &v,
+        "tagged",
+        "src",
+        ObjectHeaders {
+            tags: tags(&[("team", "a")]),
+            ..Default::default()
+        },
+        body(b"x"),
+    )
+    .await
+    .unwrap();
+    let copy = |tagging| CopyRequest {
+        source: CopySource {
+            bucket: "tagged".into(),
+            key: "src".into(),
+            conditions: GetRequest::default(),
+        },
+        directive: MetadataDirective::Copy,
+        tagging,
+    };
+    f.copy_object(&v, "tagged", "copied", copy(TaggingDirective::Copy))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.get_object_tagging(&v, "tagged", "copied").await.unwrap(),
+        tags(&[("team", "a")])
+    );
+    f.copy_object(
+        &v,
+        "tagged",
+        "replaced",
+        copy(TaggingDirective::Replace(tags(&[("env", "prod")]))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        f.get_object_tagging(&v, "tagged", "replaced")
+            .await
+            .unwrap(),
+        tags(&[("env", "prod")])
+    );
+    f.copy_object(
+        &v,
+        "tagged",
+        "untagged",
+        copy(TaggingDirective::Replace(Vec::new())),
+    )
+    .await
+    .unwrap();
+    assert!(
+        f.get_object_tagging(&v, "tagged", "untagged")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = f
+        .copy_object(
+            &v,
+            "tagged",
+            "bad",
+            copy(TaggingDirective::Replace(tags(&[("aws:x", "1")]))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidTag");
+    // Without s3:GetObjectTagging on the source, COPY of a tagged source is
+    // refused; without s3:PutObjectTagging, so is any copy that gets tags.
+    for (action, tagging, key) in [
+        ("s3:GetObjectTagging", TaggingDirective::Copy, "no-get"),
+        (
+            "s3:PutObjectTagging",
+            TaggingDirective::Replace(tags(&[("k", "v")])),
+            "no-put",
+        ),
+    ] {
+        let deny = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"{action}","Resource":"arn:aws:s3:::tagged/*"}}]}}"#
+        );
+        f.put_bucket_policy(&v, "tagged", &deny).await.unwrap();
+        let err = f
+            .copy_object(&v, "tagged", key, copy(tagging))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::AccessDenied(_)),
+            "{action}: {err:?}"
+        );
+        // Nothing was written.
+        let missing = f
+            .head_object(&v, "tagged", key, GetRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), "NoSuchKey");
+    }
+    // With tagging denied, a copy that gets no tags still goes through.
+    f.copy_object(
+        &v,
+        "tagged",
+        "plain",
+        copy(TaggingDirective::Replace(Vec::new())),
+    )
+    .await
+    .unwrap();
+}

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use ferry_core::CoreError;
 use ferry_core::s3::{
     CompletedPart, CopyRequest, CopySource, GetRequest, ListUploadsRequest, MetadataDirective,
-    ObjectHeaders,
+    ObjectHeaders, TaggingDirective,
 };
 use ferry_workers::Worker;
 use futures::StreamExt;
@@ -390,6 +390,7 @@ async fn copy_object_within_and_across_accounts() {
             conditions: GetRequest::default(),
         },
         directive,
+        tagging: TaggingDirective::Copy,
     };
     // Same account: COPY keeps the metadata.
     let (e, _) = f

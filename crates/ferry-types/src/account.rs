@@ -14,6 +14,11 @@ pub struct AccountId(u64);
 pub struct InvalidAccountId(pub String);
 
 impl AccountId {
+    /// No account: what an anonymous caller's principal carries. Real ids
+    /// never start with 0 ([`AccountId::random`]), so this one owns nothing
+    /// and no policy can name it as a member.
+    pub const ANONYMOUS: AccountId = AccountId(0);
+
     /// A new random account id (never starting with 0, so it reads well).
     pub fn random() -> Self {
         use rand::Rng;

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::backend::{
     BodyError, ByteRange, CompletedPart, CopyRequest, CopySource, GetRequest, ListUploadsRequest,
-    MetadataDirective, ObjectHeaders,
+    MetadataDirective, ObjectHeaders, TaggingDirective,
 };
 use crate::error::{body_error, coded, from_body, from_core};
 
@@ -513,13 +513,6 @@ impl FerryS3 {
                         || i.object_lock_legal_hold_status.is_some(),
                     "Object Lock",
                 ),
-                (
-                    i.tagging.is_some()
-                        || i.tagging_directive
-                            .as_ref()
-                            .is_some_and(|d| d.as_str() == "REPLACE"),
-                    "Object tagging",
-                ),
             ])?;
             acl_supported(i.acl.as_ref().map(|a| a.as_str()))?;
             let (src_bucket, src_key) = copy_source(&i.copy_source)?;
@@ -545,6 +538,18 @@ impl FerryS3 {
                     ));
                 }
             };
+            let tagging = match i.tagging_directive.as_ref().map(|d| d.as_str()) {
+                None | Some(dto::TaggingDirective::COPY) => TaggingDirective::Copy,
+                Some(dto::TaggingDirective::REPLACE) => TaggingDirective::Replace(
+                    super::tagging::parse_tagging_header(i.tagging.as_deref())?,
+                ),
+                Some(other) => {
+                    return Err(coded(
+                        "InvalidArgument",
+                        format!("Unknown tagging directive: {other}"),
+                    ));
+                }
+            };
             let copy = CopyRequest {
                 source: CopySource {
                     bucket: src_bucket,
@@ -556,6 +561,7 @@ impl FerryS3 {
                     ),
                 },
                 directive,
+                tagging,
             };
             let (etag_text, at) = self
                 .backend

@@ -72,8 +72,9 @@ fn info(region: &str, ap: AccessPoint) -> AccessPointInfo {
 
 /// S3 Control acts in the caller's own account only: another account's
 /// access points are not named there, not even to say whether they exist.
+/// An anonymous caller has no account, so it has none to act in.
 fn own_account(ctx: &RequestContext, account: AccountId) -> Result<(), CoreError> {
-    if account == ctx.principal.account {
+    if account == ctx.principal.account && !ctx.principal.is_anonymous() {
         return Ok(());
     }
     let reason = format!(

@@ -10,7 +10,8 @@ use ferry_store::S3Object;
 use ferry_types::Timestamp;
 use futures::stream::{self, StreamExt};
 
-use super::{GetRequest, ObjectHeaders, check_metadata, internal, invalid, object_info};
+use super::tagging::existing_tag_context;
+use super::{GetRequest, ObjectHeaders, On, check_metadata, internal, invalid, object_info};
 use crate::{CoreError, Ferry, RequestContext};
 
 /// Most keys in one `DeleteObjects`.
@@ -39,6 +40,16 @@ pub struct CopySource {
     pub conditions: GetRequest,
 }
 
+/// What tags the copy gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TaggingDirective {
+    /// The source's (`COPY`, the default).
+    #[default]
+    Copy,
+    /// These, from `x-amz-tagging` (`REPLACE`; none if it was not sent).
+    Replace(Vec<(String, String)>),
+}
+
 /// A `CopyObject` request besides the destination.
 #[derive(Debug, Clone)]
 pub struct CopyRequest {
@@ -46,6 +57,8 @@ pub struct CopyRequest {
     pub source: CopySource,
     /// `x-amz-metadata-directive`.
     pub directive: MetadataDirective,
+    /// `x-amz-tagging-directive` (with `x-amz-tagging`).
+    pub tagging: TaggingDirective,
 }
 
 /// One key's result in `DeleteObjects`.
@@ -60,8 +73,11 @@ pub struct DeleteResult {
 impl Ferry {
     /// `CopyObject`: needs `s3:GetObject` on the source and `s3:PutObject`
     /// on the destination (each side's bucket policy applies, so across
-    /// accounts both must allow). Returns the ETag and the time of the
-    /// copy.
+    /// accounts both must allow). The tags go with the copy as S3 does it:
+    /// the source's, read with `s3:GetObjectTagging` on the source when it
+    /// has any, or those of `x-amz-tagging` with `REPLACE`; a copy that
+    /// gets tags also needs `s3:PutObjectTagging` on the destination.
+    /// Returns the ETag and the time of the copy.
     pub async fn copy_object(
         &self,
         ctx: &RequestContext,
@@ -78,7 +94,23 @@ impl Ferry {
                 &req.source.conditions,
             )
             .await?;
-        let f = self.object_for(ctx, "s3:PutObject", bucket, key).await?;
+        let tags = match req.tagging {
+            TaggingDirective::Copy => {
+                if !o.tags.is_empty() {
+                    self.authorize_s3(
+                        ctx,
+                        "s3:GetObjectTagging",
+                        On::Object(&o.key),
+                        &src,
+                        existing_tag_context(&o.tags),
+                    )
+                    .await?;
+                }
+                o.tags.clone()
+            }
+            TaggingDirective::Replace(tags) => tags,
+        };
+        let f = self.put_target_for(ctx, bucket, key, &tags).await?;
         let same = src.bucket.account_id == f.bucket.account_id
             && src.bucket.name == f.bucket.name
             && o.key == key;
@@ -117,7 +149,7 @@ impl Ferry {
             size: o.size,
             etag: etag.clone(),
             meta: serde_json::to_string(&headers).map_err(internal)?,
-            tags: Vec::new(),
+            tags,
             last_modified: now,
         };
         self.commit_object(&f, object, Vec::new()).await?;

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::authz::Check;
 use crate::{CoreError, Ferry, RequestContext};
 pub use access_points::AccessPointInfo;
-pub use copy::{CopyRequest, CopySource, DeleteResult, MetadataDirective};
+pub use copy::{CopyRequest, CopySource, DeleteResult, MetadataDirective, TaggingDirective};
 pub use list::{ListOutcome, ListRequest};
 pub use multipart::{
     CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest, PartInfo, UploadInfo,

@@ -61,7 +61,7 @@ pub fn validate_tags(tags: &[(String, String)], max: usize) -> Result<(), CoreEr
 }
 
 /// The condition keys of an existing object's tags.
-fn existing_tag_context(tags: &[(String, String)]) -> Vec<(String, ContextValue)> {
+pub(super) fn existing_tag_context(tags: &[(String, String)]) -> Vec<(String, ContextValue)> {
     tags.iter()
         .map(|(k, v)| {
             (

@@ -48,9 +48,9 @@ pub enum RestCaller {
     /// included) and everything ferry-core's `authz` needs.
     Authenticated(RequestContext),
     /// A request with no authentication at all (no `Authorization` header,
-    /// no `X-Amz-Signature`). There is no principal to check identity
-    /// policies for: the service answers `AccessDenied` unless a resource
-    /// policy grants the operation to everyone.
+    /// no `X-Amz-Signature`). Its principal is the anonymous one, with no
+    /// identity policies: ferry-core answers `AccessDenied` unless a
+    /// resource policy grants the operation to everyone.
     Anonymous(AnonymousRequest),
 }
 
@@ -67,6 +67,10 @@ pub struct AnonymousRequest {
     pub user_agent: String,
     /// When the request arrived.
     pub time: Timestamp,
+    /// The same request as ferry-core sees it: the anonymous principal,
+    /// whose every call the policies decide (a grant to `*` lets it in).
+    /// Also in the request's extensions.
+    pub context: RequestContext,
 }
 
 impl RestCaller {
@@ -329,16 +333,33 @@ pub(crate) async fn handle(
             parts.extensions.insert(info);
             (check, RestCaller::Authenticated(ctx))
         }
-        None => (
-            body::Check::None,
-            RestCaller::Anonymous(AnonymousRequest {
+        None => {
+            // An unsigned request goes on as the anonymous principal: the
+            // policies decide, and only a grant to `*` lets it in.
+            let ctx = RequestContext {
                 request_id: ex.request_id.clone(),
+                principal: ferry_core::Principal::anonymous(),
                 region: ferry_types::DEFAULT_REGION.to_string(),
                 source_ip: ex.remote.ip().to_string(),
                 user_agent: ex.user_agent.clone(),
+                secure_transport: false,
                 time: ex.time,
-            }),
-        ),
+                decision: Default::default(),
+                signing_keys: Vec::new(),
+            };
+            parts.extensions.insert(ctx.clone());
+            (
+                body::Check::None,
+                RestCaller::Anonymous(AnonymousRequest {
+                    request_id: ex.request_id.clone(),
+                    region: ferry_types::DEFAULT_REGION.to_string(),
+                    source_ip: ex.remote.ip().to_string(),
+                    user_agent: ex.user_agent.clone(),
+                    time: ex.time,
+                    context: ctx,
+                }),
+            )
+        }
     };
     parts.extensions.insert(trailers);
     route::strip_auth(&mut parts);
@@ -350,11 +371,9 @@ pub(crate) async fn handle(
             Some(ctx.decision.clone()),
         ),
         RestCaller::Anonymous(a) => (
-            Caller::Unknown {
-                access_key_id: None,
-            },
+            Caller::Principal(a.context.principal.clone()),
             a.region.clone(),
-            None,
+            Some(a.context.decision.clone()),
         ),
     };
     let request =
