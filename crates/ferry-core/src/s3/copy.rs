@@ -10,7 +10,11 @@ use ferry_store::S3Object;
 use ferry_types::Timestamp;
 use futures::stream::{self, StreamExt};
 
-use super::{GetRequest, ObjectHeaders, check_metadata, internal, invalid, object_info};
+use super::checksum::{self, Plan};
+use super::{
+    Checksum, ChecksumAlgorithm, GetRequest, ObjectHeaders, StoredMeta, check_metadata, invalid,
+    object_info,
+};
 use crate::{CoreError, Ferry, RequestContext};
 
 /// Most keys in one `DeleteObjects`.
@@ -46,6 +50,20 @@ pub struct CopyRequest {
     pub source: CopySource,
     /// `x-amz-metadata-directive`.
     pub directive: MetadataDirective,
+    /// `x-amz-checksum-algorithm`: the copy's checksum is computed in this
+    /// algorithm instead of the source's.
+    pub checksum_algorithm: Option<String>,
+}
+
+/// What a `CopyObject` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOutcome {
+    /// The copy's ETag, quoted.
+    pub etag: String,
+    /// When it was made.
+    pub last_modified: Timestamp,
+    /// The copy's checksum (of the whole object).
+    pub checksum: Checksum,
 }
 
 /// One key's result in `DeleteObjects`.
@@ -58,10 +76,8 @@ pub struct DeleteResult {
 }
 
 impl Ferry {
-    /// `CopyObject`: needs `s3:GetObject` on the source and `s3:PutObject`
-    /// on the destination (each side's bucket policy applies, so across
-    /// accounts both must allow). Returns the ETag and the time of the
-    /// copy.
+    /// `CopyObject`, returning the ETag and the time of the copy: see
+    /// [`Ferry::copy_object_with`].
     pub async fn copy_object(
         &self,
         ctx: &RequestContext,
@@ -69,6 +85,30 @@ impl Ferry {
         key: &str,
         req: CopyRequest,
     ) -> Result<(String, Timestamp), CoreError> {
+        self.copy_object_with(ctx, bucket, key, req)
+            .await
+            .map(|o| (o.etag, o.last_modified))
+    }
+
+    /// `CopyObject`: needs `s3:GetObject` on the source and `s3:PutObject`
+    /// on the destination (each side's bucket policy applies, so across
+    /// accounts both must allow). The copy's checksum is computed as its
+    /// bytes stream, in the algorithm asked for, else the source's (so a
+    /// whole-object source checksum carries over, and a composite one
+    /// becomes a whole-object one of the same algorithm), else CRC64NVME.
+    pub async fn copy_object_with(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: CopyRequest,
+    ) -> Result<CopyOutcome, CoreError> {
+        let asked = req
+            .checksum_algorithm
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .map(checksum::parse_algorithm)
+            .transpose()?;
         let (src, o) = self
             .read_object(
                 ctx,
@@ -83,7 +123,9 @@ impl Ferry {
             && src.bucket.name == f.bucket.name
             && o.key == key;
         let headers = match req.directive {
-            MetadataDirective::Copy if same => {
+            // A new checksum algorithm is a change: S3's way to re-checksum
+            // an object in place.
+            MetadataDirective::Copy if same && asked.is_none() => {
                 return Err(invalid(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -106,7 +148,12 @@ impl Ferry {
             expected_size: Some(u64::try_from(o.size).unwrap_or(0)),
             ..Default::default()
         };
+        let algorithm = asked
+            .or_else(|| object_info(&o).checksum.map(|c| c.algorithm))
+            .unwrap_or(ChecksumAlgorithm::Crc64nvme);
+        let (bytes, digest) = checksum::checked(bytes, Plan::compute(algorithm));
         let (blob_key, info) = self.write_blob(&f, bytes, &opts).await?;
+        let checksum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
         let etag = format!("\"{}\"", info.md5_hex());
         let now = self.now();
         let object = S3Object {
@@ -116,12 +163,21 @@ impl Ferry {
             blob_key,
             size: o.size,
             etag: etag.clone(),
-            meta: serde_json::to_string(&headers).map_err(internal)?,
+            meta: StoredMeta {
+                headers,
+                checksum: Some(checksum.clone()),
+                upload_checksum: None,
+            }
+            .to_json()?,
             tags: Vec::new(),
             last_modified: now,
         };
         self.commit_object(&f, object, Vec::new()).await?;
-        Ok((etag, now))
+        Ok(CopyOutcome {
+            etag,
+            last_modified: now,
+            checksum,
+        })
     }
 
     /// `DeleteObjects`: each key is deleted as by `DeleteObject` (with its

@@ -10,6 +10,7 @@
 //! overwritten or deleted object).
 
 mod access_points;
+pub mod checksum;
 mod copy;
 mod list;
 mod multipart;
@@ -33,10 +34,12 @@ use serde::{Deserialize, Serialize};
 use crate::authz::Check;
 use crate::{CoreError, Ferry, RequestContext};
 pub use access_points::AccessPointInfo;
-pub use copy::{CopyRequest, CopySource, DeleteResult, MetadataDirective};
+pub use checksum::{Checksum, ChecksumAlgorithm, ChecksumRequest, ChecksumType, TrailerSource};
+pub use copy::{CopyOutcome, CopyRequest, CopySource, DeleteResult, MetadataDirective};
 pub use list::{ListOutcome, ListRequest};
 pub use multipart::{
-    CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest, PartInfo, UploadInfo,
+    CompleteOutcome, CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest,
+    PartInfo, UploadChecksum, UploadInfo,
 };
 pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, OWNERSHIP, canonical_id, validate_tags};
 
@@ -84,6 +87,31 @@ pub struct ObjectHeaders {
     pub tags: Vec<(String, String)>,
 }
 
+/// What an object's (or an upload's) metadata JSON holds: the headers,
+/// and the checksum beside them. Rows written before checksums parse with
+/// none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StoredMeta {
+    #[serde(flatten)]
+    headers: ObjectHeaders,
+    /// The object's checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum: Option<Checksum>,
+    /// An upload's checksum algorithm and type, as created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upload_checksum: Option<UploadChecksum>,
+}
+
+impl StoredMeta {
+    fn parse(json: &str) -> Self {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    fn to_json(&self) -> Result<String, CoreError> {
+        serde_json::to_string(self).map_err(internal)
+    }
+}
+
 /// A bucket as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketInfo {
@@ -108,6 +136,9 @@ pub struct ObjectInfo {
     pub last_modified: Timestamp,
     /// Content headers and user metadata.
     pub headers: ObjectHeaders,
+    /// The object's checksum: on a read, only when asked for
+    /// (`x-amz-checksum-mode: ENABLED`) and the whole object is read.
+    pub checksum: Option<Checksum>,
 }
 
 /// A `Range` request.
@@ -134,6 +165,27 @@ pub struct GetRequest {
     pub if_modified_since: Option<Timestamp>,
     /// `If-Unmodified-Since`.
     pub if_unmodified_since: Option<Timestamp>,
+    /// `x-amz-checksum-mode: ENABLED`: the answer carries the checksum
+    /// (for a whole-object read).
+    pub checksum_mode: bool,
+}
+
+impl GetRequest {
+    /// The stored checksum, if this read shows it: asked for, and the
+    /// whole object (a range's bytes are not what it covers).
+    fn shown(&self, checksum: Option<Checksum>) -> Option<Checksum> {
+        checksum.filter(|_| self.checksum_mode && self.range.is_none())
+    }
+}
+
+/// What a `PutObject` stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// The ETag, quoted.
+    pub etag: String,
+    /// The object's checksum: the one asked for, or CRC64NVME, S3's
+    /// default.
+    pub checksum: Checksum,
 }
 
 /// An object being read.
@@ -221,6 +273,7 @@ pub fn validate_bucket_name(name: &str) -> Result<(), CoreError> {
 }
 
 fn object_info(o: &S3Object) -> ObjectInfo {
+    let meta = StoredMeta::parse(&o.meta);
     ObjectInfo {
         key: o.key.clone(),
         size: u64::try_from(o.size).unwrap_or(0),
@@ -228,8 +281,9 @@ fn object_info(o: &S3Object) -> ObjectInfo {
         last_modified: o.last_modified,
         headers: ObjectHeaders {
             tags: o.tags.clone(),
-            ..serde_json::from_str(&o.meta).unwrap_or_default()
+            ..meta.headers
         },
+        checksum: meta.checksum,
     }
 }
 
@@ -586,8 +640,7 @@ impl Ferry {
         }
     }
 
-    /// `PutObject`: streams the body into a new blob (checking its MD5 when
-    /// given), then points the key at it in one write.
+    /// `PutObject` without a flexible checksum: see [`Ferry::put_object_with`].
     pub async fn put_object<S, E>(
         &self,
         ctx: &RequestContext,
@@ -600,15 +653,42 @@ impl Ferry {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
+        self.put_object_with(ctx, bucket, key, headers, ChecksumRequest::default(), body)
+            .await
+            .map(|o| o.etag)
+    }
+
+    /// `PutObject`: streams the body into a new blob, checking its MD5 and
+    /// its flexible checksum when given (in a header or a trailer), then
+    /// points the key at it in one write. Without a checksum asked for,
+    /// the object gets S3's default, CRC64NVME.
+    pub async fn put_object_with<S, E>(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+        checksum: ChecksumRequest,
+        body: S,
+    ) -> Result<PutOutcome, CoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
         let f = self.put_target_for(ctx, bucket, key, &headers.tags).await?;
         check_metadata(&headers)?;
         let opts = PutOptions {
             expected_md5: parse_content_md5(headers.content_md5.as_deref())?,
             ..Default::default()
         };
+        let plan = checksum::plan(&checksum)?
+            .unwrap_or_else(|| checksum::Plan::compute(ChecksumAlgorithm::Crc64nvme));
+        let algorithm = plan.algorithm;
         let owner = f.bucket.account_id;
         let bucket = f.bucket.name.as_str();
+        let (body, digest) = checksum::checked(body, plan);
         let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
+        let checksum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
         let etag = format!("\"{}\"", info.md5_hex());
         let object = S3Object {
             account_id: owner,
@@ -617,12 +697,17 @@ impl Ferry {
             blob_key,
             size: i64::try_from(info.size).unwrap_or(i64::MAX),
             etag: etag.clone(),
-            meta: serde_json::to_string(&headers).map_err(internal)?,
+            meta: StoredMeta {
+                headers: headers.clone(),
+                checksum: Some(checksum.clone()),
+                upload_checksum: None,
+            }
+            .to_json()?,
             tags: headers.tags.clone(),
             last_modified: self.now(),
         };
         self.commit_object(&f, object, Vec::new()).await?;
-        Ok(etag)
+        Ok(PutOutcome { etag, checksum })
     }
 
     /// Points a key at its new blob in one write (with `extra` writes in
@@ -760,7 +845,9 @@ impl Ferry {
         let (_, o) = self
             .read_object(ctx, "s3:GetObject", bucket, key, &req)
             .await?;
-        Ok(object_info(&o))
+        let mut info = object_info(&o);
+        info.checksum = req.shown(info.checksum.take());
+        Ok(info)
     }
 
     /// `GetObject`: the bytes stream from the blob.
@@ -785,8 +872,10 @@ impl Ferry {
             .get(root, &o.blob_key, range.map(|(a, b)| a..b + 1))
             .await
             .map_err(blob_error)?;
+        let mut info = object_info(&o);
+        info.checksum = req.shown(info.checksum.take());
         Ok(GetOutcome {
-            info: object_info(&o),
+            info,
             range,
             body: reader.into_stream().map(|r| r.map_err(blob_error)).boxed(),
         })
