@@ -333,3 +333,10 @@ def test_another_account_cannot_read_the_checksum(vs3, ss3, bucket):
     assert not [h for h in headers if h.startswith("x-amz-checksum-")], headers
     with client_error("AccessDenied", 403):
         ss3.get_object(Bucket=bucket, Key="private", ChecksumMode="ENABLED")
+
+
+def test_listings_name_the_algorithm(vs3, bucket):
+    vs3.put_object(Bucket=bucket, Key="listed", Body=b"x", ChecksumAlgorithm="SHA1")
+    listed = vs3.list_objects_v2(Bucket=bucket, Prefix="listed")["Contents"]
+    assert listed[0]["ChecksumAlgorithm"] == ["SHA1"]
+    assert listed[0]["ChecksumType"] == "FULL_OBJECT"

@@ -264,20 +264,25 @@ impl Names {
     }
 
     fn contents(&self, page: &ListOutcome) -> (Vec<dto::Object>, Vec<dto::CommonPrefix>) {
-        let objects = page
-            .objects
-            .iter()
-            .map(|o| dto::Object {
-                key: Some(self.out(&o.key)),
-                size: Some(i64::try_from(o.size).unwrap_or(i64::MAX)),
-                e_tag: etag(&o.etag),
-                last_modified: Some(to_s3_time(o.last_modified)),
-                storage_class: Some(dto::ObjectStorageClass::from_static(
-                    dto::ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
+        let objects =
+            page.objects
+                .iter()
+                .map(|o| dto::Object {
+                    key: Some(self.out(&o.key)),
+                    size: Some(i64::try_from(o.size).unwrap_or(i64::MAX)),
+                    e_tag: etag(&o.etag),
+                    last_modified: Some(to_s3_time(o.last_modified)),
+                    storage_class: Some(dto::ObjectStorageClass::from_static(
+                        dto::ObjectStorageClass::STANDARD,
+                    )),
+                    // Listings name the algorithm, never the value, as S3.
+                    checksum_algorithm: o.checksum.as_ref().map(|c| {
+                        vec![dto::ChecksumAlgorithm::from(c.algorithm.name().to_string())]
+                    }),
+                    checksum_type: checksum_type(o.checksum.as_ref()),
+                    ..Default::default()
+                })
+                .collect();
         let prefixes = page
             .common_prefixes
             .iter()
