@@ -12,8 +12,8 @@ use futures::stream::{self, StreamExt};
 
 use super::checksum::{self, Plan};
 use super::{
-    Checksum, ChecksumAlgorithm, GetRequest, ObjectHeaders, StoredMeta, check_metadata, invalid,
-    object_info,
+    Checksum, ChecksumAlgorithm, GetRequest, ObjectHeaders, StoredMeta, check_metadata, internal,
+    invalid, object_info,
 };
 use crate::{CoreError, Ferry, RequestContext};
 
@@ -151,9 +151,10 @@ impl Ferry {
         let algorithm = asked
             .or_else(|| object_info(&o).checksum.map(|c| c.algorithm))
             .unwrap_or(ChecksumAlgorithm::Crc64nvme);
-        let (bytes, digest) = checksum::checked(bytes, Plan::compute(algorithm));
-        let (blob_key, info) = self.write_blob(&f, bytes, &opts).await?;
-        let checksum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
+        let (blob_key, info, checksum) = self
+            .write_blob_summed(&f, bytes, &opts, Some(Plan::compute(algorithm)))
+            .await?;
+        let checksum = checksum.ok_or_else(|| internal("no checksum computed"))?;
         let etag = format!("\"{}\"", info.md5_hex());
         let now = self.now();
         let object = S3Object {

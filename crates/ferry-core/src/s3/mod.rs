@@ -683,12 +683,11 @@ impl Ferry {
         };
         let plan = checksum::plan(&checksum)?
             .unwrap_or_else(|| checksum::Plan::compute(ChecksumAlgorithm::Crc64nvme));
-        let algorithm = plan.algorithm;
         let owner = f.bucket.account_id;
         let bucket = f.bucket.name.as_str();
-        let (body, digest) = checksum::checked(body, plan);
-        let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
-        let checksum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
+        let (blob_key, info, checksum) =
+            self.write_blob_summed(&f, body, &opts, Some(plan)).await?;
+        let checksum = checksum.ok_or_else(|| internal("no checksum computed"))?;
         let etag = format!("\"{}\"", info.md5_hex());
         let object = S3Object {
             account_id: owner,
@@ -769,6 +768,31 @@ impl Ferry {
             .await
             .map_err(blob_error)?;
         Ok((blob_key, info))
+    }
+
+    /// [`Ferry::write_blob`], digesting the bytes as they stream when a
+    /// checksum plan is given and checking them against it: a mismatch
+    /// fails the write before the blob is published.
+    async fn write_blob_summed<S, E>(
+        &self,
+        f: &Found,
+        body: S,
+        opts: &PutOptions,
+        plan: Option<checksum::Plan>,
+    ) -> Result<(String, ferry_blob::BlobInfo, Option<Checksum>), CoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
+        let Some(plan) = plan else {
+            let (blob_key, info) = self.write_blob(f, body, opts).await?;
+            return Ok((blob_key, info, None));
+        };
+        let algorithm = plan.algorithm;
+        let (body, digest) = checksum::checked(body, plan);
+        let (blob_key, info) = self.write_blob(f, body, opts).await?;
+        let sum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
+        Ok((blob_key, info, Some(sum)))
     }
 
     /// The bytes of a stored object (or a range of them) as a stream, for

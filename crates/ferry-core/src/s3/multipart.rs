@@ -560,19 +560,7 @@ impl Ferry {
             (None, None) => None,
         };
         let body = capped(body, MAX_PART_SIZE);
-        let (blob_key, info, checksum) = match plan {
-            Some(plan) => {
-                let algorithm = plan.algorithm;
-                let (body, digest) = checksum::checked(body, plan);
-                let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
-                let sum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
-                (blob_key, info, Some(sum))
-            }
-            None => {
-                let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
-                (blob_key, info, None)
-            }
-        };
+        let (blob_key, info, checksum) = self.write_blob_summed(&f, body, &opts, plan).await?;
         self.commit_part(&f, upload_id, part_number, blob_key, &info, checksum)
             .await
     }
@@ -621,18 +609,10 @@ impl Ferry {
                 .await?
         };
         // A copied part gets its checksum as an uploaded one would.
-        let (blob_key, info, checksum) = match wanted {
-            Some(w) => {
-                let (body, digest) = checksum::checked(bytes, Plan::compute(w.algorithm));
-                let (blob_key, info) = self.write_blob(&f, body, &PutOptions::default()).await?;
-                let sum = Checksum::full(w.algorithm, &checksum::take_digest(&digest)?);
-                (blob_key, info, Some(sum))
-            }
-            None => {
-                let (blob_key, info) = self.write_blob(&f, bytes, &PutOptions::default()).await?;
-                (blob_key, info, None)
-            }
-        };
+        let plan = wanted.map(|w| Plan::compute(w.algorithm));
+        let (blob_key, info, checksum) = self
+            .write_blob_summed(&f, bytes, &PutOptions::default(), plan)
+            .await?;
         self.commit_part(&f, upload_id, part_number, blob_key, &info, checksum)
             .await
     }
@@ -835,9 +815,9 @@ impl Ferry {
                     algorithm: object_algorithm,
                     expected,
                 };
-                let (body, digest) = checksum::checked(body, plan);
-                let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
-                let sum = Checksum::full(object_algorithm, &checksum::take_digest(&digest)?);
+                let (blob_key, info, sum) =
+                    self.write_blob_summed(&f, body, &opts, Some(plan)).await?;
+                let sum = sum.ok_or_else(|| internal("no checksum computed"))?;
                 (blob_key, info, sum)
             }
         };
