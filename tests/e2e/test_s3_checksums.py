@@ -231,6 +231,8 @@ def test_multipart_sha256_is_composite(vs3, bucket):
     listed = vs3.list_parts(Bucket=bucket, Key="mp", UploadId=upload_id)
     assert [p["ChecksumSHA256"] for p in listed["Parts"]] == [checksum("SHA256", p) for p in parts]
     assert listed["ChecksumAlgorithm"] == "SHA256"
+    uploads = vs3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["ChecksumAlgorithm"]) for u in uploads] == [("mp", "SHA256")]
 
     # A listed part checksum that is not the part's: InvalidPart.
     wrong = [dict(done[0]), dict(done[1], ChecksumSHA256=checksum("SHA256", b"other"))]

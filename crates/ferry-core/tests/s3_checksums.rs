@@ -595,3 +595,40 @@ async fn another_account_cannot_read_a_checksum() {
         .unwrap_err();
     assert!(matches!(e, CoreError::AccessDenied(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn uploads_in_progress_show_their_algorithm() {
+    let w = world().await;
+    let f = &w.ferry;
+    let c = ctx(f, &w.vendor);
+    f.create_bucket(&c, "mpu", "us-east-1").await.unwrap();
+    f.create_multipart_upload_with(
+        &c,
+        "mpu",
+        "a",
+        ObjectHeaders::default(),
+        Some("crc32c"),
+        None,
+    )
+    .await
+    .unwrap();
+    f.create_multipart_upload(&c, "mpu", "b", ObjectHeaders::default())
+        .await
+        .unwrap();
+    let page = f
+        .list_multipart_uploads(&c, "mpu", Default::default())
+        .await
+        .unwrap();
+    let sums: Vec<_> = page
+        .uploads
+        .iter()
+        .map(|u| u.checksum.map(|c| (c.algorithm, c.kind)))
+        .collect();
+    assert_eq!(
+        sums,
+        [
+            Some((ChecksumAlgorithm::Crc32c, ChecksumType::Composite)),
+            None
+        ]
+    );
+}

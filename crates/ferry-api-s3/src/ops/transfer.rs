@@ -510,6 +510,8 @@ impl FerryS3 {
                 .uploads
                 .iter()
                 .map(|u| dto::MultipartUpload {
+                    checksum_algorithm: upload_checksum_dto(u.checksum).0,
+                    checksum_type: upload_checksum_dto(u.checksum).1,
                     initiated: Some(to_s3_time(u.initiated_at)),
                     initiator: Some(initiator(&u.initiator)),
                     key: Some(u.key.clone()),

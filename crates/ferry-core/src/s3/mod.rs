@@ -1083,6 +1083,28 @@ mod tests {
     }
 
     #[test]
+    fn stored_metadata_from_before_checksums_still_parses() {
+        let old = r#"{"content_type":"text/plain","metadata":[["owner","vendor"]]}"#;
+        let m = StoredMeta::parse(old);
+        assert_eq!(m.headers.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(m.headers.metadata, [("owner".into(), "vendor".into())]);
+        assert_eq!(m.checksum, None);
+        let new = StoredMeta {
+            checksum: Some(Checksum::full(ChecksumAlgorithm::Crc32, &[1, 2, 3, 4])),
+            ..m
+        };
+        let json = new.to_json().expect("json");
+        let back = StoredMeta::parse(&json);
+        assert_eq!(back.checksum, new.checksum);
+        assert_eq!(back.headers, new.headers);
+        // The headers stay at the top level, as before.
+        assert!(
+            json.starts_with(r#"{"content_type":"text/plain""#),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn etags_match_with_or_without_quotes() {
         assert!(etag_matches("\"abc\"", "\"abc\""));
         assert!(etag_matches("abc", "\"abc\""));

@@ -46,6 +46,8 @@ pub struct UploadInfo {
     pub initiator: String,
     /// When.
     pub initiated_at: Timestamp,
+    /// Its checksum algorithm and type, if it was created with one.
+    pub checksum: Option<UploadChecksum>,
 }
 
 /// An uploaded part, as listed.
@@ -977,6 +979,7 @@ impl Ferry {
                     None => {
                         last = Some((u.key.clone(), Some(u.upload_id.clone())));
                         uploads.push(UploadInfo {
+                            checksum: StoredMeta::parse(&u.meta).upload_checksum,
                             upload_id: u.upload_id,
                             key: u.key,
                             initiator: u.initiator,
