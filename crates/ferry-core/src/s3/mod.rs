@@ -8,6 +8,10 @@
 //! mix. Every blob written gets a sweep record first; the blob sweeper later
 //! deletes the ones no object points at (an interrupted upload, an
 //! overwritten or deleted object).
+//!
+//! Every write also digests its bytes as they stream (`checksum`): the
+//! flexible checksum the client sent is checked before the blob is
+//! published, and the object keeps one (S3's CRC64NVME when none was sent).
 
 mod access_points;
 pub mod checksum;
