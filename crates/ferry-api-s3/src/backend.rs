@@ -12,11 +12,12 @@ use ferry_types::AccountId;
 use futures::stream::BoxStream;
 
 pub use ferry_core::s3::{
-    AccessPointInfo, BucketInfo, ByteRange, CompletedPart, CopyRequest, CopySource, DeleteResult,
-    GetOutcome, GetRequest, ListOutcome, ListPartsOutcome, ListRequest, ListUploadsOutcome,
-    ListUploadsRequest, MetadataDirective, ObjectHeaders, ObjectInfo, PartInfo, TaggingDirective,
+    AccessPointInfo, BucketInfo, ByteRange, Checksum, ChecksumAlgorithm, ChecksumRequest,
+    CompleteOutcome, CompletedPart, CopyOutcome, CopyRequest, CopySource, DeleteResult, GetOutcome,
+    GetRequest, ListOutcome, ListPartsOutcome, ListRequest, ListUploadsOutcome, ListUploadsRequest,
+    MetadataDirective, ObjectHeaders, ObjectInfo, PartInfo, PutOutcome, TaggingDirective,
+    TrailerSource, UploadChecksum,
 };
-use ferry_types::Timestamp;
 
 /// What a backend without the multipart and copy operations answers (the
 /// wire tests' fake): S3's own code for an operation not there.
@@ -94,8 +95,9 @@ pub trait Backend: Send + Sync + 'static {
         bucket: &str,
         key: &str,
         headers: ObjectHeaders,
+        checksum: ChecksumRequest,
         body: BodyStream,
-    ) -> Result<String, CoreError>;
+    ) -> Result<PutOutcome, CoreError>;
     /// Reads an object (or a range of it).
     async fn get_object(
         &self,
@@ -232,10 +234,12 @@ pub trait Backend: Send + Sync + 'static {
         _bucket: &str,
         _key: &str,
         _headers: ObjectHeaders,
-    ) -> Result<String, CoreError> {
+        _checksum_algorithm: Option<String>,
+        _checksum_type: Option<String>,
+    ) -> Result<(String, Option<UploadChecksum>), CoreError> {
         Err(not_here())
     }
-    /// Stores a part; returns its (quoted) ETag.
+    /// Stores a part.
     #[allow(clippy::too_many_arguments)]
     async fn upload_part(
         &self,
@@ -245,8 +249,9 @@ pub trait Backend: Send + Sync + 'static {
         _upload_id: &str,
         _part_number: i32,
         _content_md5: Option<String>,
+        _checksum: ChecksumRequest,
         _body: BodyStream,
-    ) -> Result<String, CoreError> {
+    ) -> Result<PartInfo, CoreError> {
         Err(not_here())
     }
     /// Stores a part copied from (a range of) another object.
@@ -265,6 +270,7 @@ pub trait Backend: Send + Sync + 'static {
         Err(not_here())
     }
     /// Makes the object of the listed parts; returns its (quoted) ETag.
+    #[allow(clippy::too_many_arguments)]
     async fn complete_multipart_upload(
         &self,
         _ctx: &RequestContext,
@@ -272,7 +278,9 @@ pub trait Backend: Send + Sync + 'static {
         _key: &str,
         _upload_id: &str,
         _parts: Vec<CompletedPart>,
-    ) -> Result<String, CoreError> {
+        _checksum: ChecksumRequest,
+        _checksum_type: Option<String>,
+    ) -> Result<CompleteOutcome, CoreError> {
         Err(not_here())
     }
     /// Abandons an upload.
@@ -313,7 +321,7 @@ pub trait Backend: Send + Sync + 'static {
         _bucket: &str,
         _key: &str,
         _req: CopyRequest,
-    ) -> Result<(String, Timestamp), CoreError> {
+    ) -> Result<CopyOutcome, CoreError> {
         Err(not_here())
     }
     /// Deletes keys, each with its own result.
@@ -583,9 +591,10 @@ impl Backend for Ferry {
         bucket: &str,
         key: &str,
         headers: ObjectHeaders,
+        checksum: ChecksumRequest,
         body: BodyStream,
-    ) -> Result<String, CoreError> {
-        Ferry::put_object(self, ctx, bucket, key, headers, body).await
+    ) -> Result<PutOutcome, CoreError> {
+        Ferry::put_object_with(self, ctx, bucket, key, headers, checksum, body).await
     }
     async fn get_object(
         &self,
@@ -627,8 +636,19 @@ impl Backend for Ferry {
         bucket: &str,
         key: &str,
         headers: ObjectHeaders,
-    ) -> Result<String, CoreError> {
-        Ferry::create_multipart_upload(self, ctx, bucket, key, headers).await
+        checksum_algorithm: Option<String>,
+        checksum_type: Option<String>,
+    ) -> Result<(String, Option<UploadChecksum>), CoreError> {
+        Ferry::create_multipart_upload_with(
+            self,
+            ctx,
+            bucket,
+            key,
+            headers,
+            checksum_algorithm.as_deref(),
+            checksum_type.as_deref(),
+        )
+        .await
     }
     async fn upload_part(
         &self,
@@ -638,9 +658,10 @@ impl Backend for Ferry {
         upload_id: &str,
         part_number: i32,
         content_md5: Option<String>,
+        checksum: ChecksumRequest,
         body: BodyStream,
-    ) -> Result<String, CoreError> {
-        Ferry::upload_part(
+    ) -> Result<PartInfo, CoreError> {
+        Ferry::upload_part_with(
             self,
             ctx,
             bucket,
@@ -648,6 +669,7 @@ impl Backend for Ferry {
             upload_id,
             part_number,
             content_md5.as_deref(),
+            checksum,
             body,
         )
         .await
@@ -683,8 +705,20 @@ impl Backend for Ferry {
         key: &str,
         upload_id: &str,
         parts: Vec<CompletedPart>,
-    ) -> Result<String, CoreError> {
-        Ferry::complete_multipart_upload(self, ctx, bucket, key, upload_id, parts).await
+        checksum: ChecksumRequest,
+        checksum_type: Option<String>,
+    ) -> Result<CompleteOutcome, CoreError> {
+        Ferry::complete_multipart_upload_with(
+            self,
+            ctx,
+            bucket,
+            key,
+            upload_id,
+            parts,
+            checksum,
+            checksum_type.as_deref(),
+        )
+        .await
     }
     async fn abort_multipart_upload(
         &self,
@@ -720,8 +754,8 @@ impl Backend for Ferry {
         bucket: &str,
         key: &str,
         req: CopyRequest,
-    ) -> Result<(String, Timestamp), CoreError> {
-        Ferry::copy_object(self, ctx, bucket, key, req).await
+    ) -> Result<CopyOutcome, CoreError> {
+        Ferry::copy_object_with(self, ctx, bucket, key, req).await
     }
     async fn delete_objects(
         &self,

@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 
 use crate::audit::AuditSlot;
 use crate::backend::{
-    Backend, BodyError, ByteRange, GetRequest, ListOutcome, ListRequest, ObjectHeaders, ObjectInfo,
+    Backend, BodyError, ByteRange, Checksum, ChecksumAlgorithm, ChecksumRequest, GetRequest,
+    ListOutcome, ListRequest, ObjectHeaders, ObjectInfo, TrailerSource,
 };
 use crate::error::{access_denied, body_error, coded, from_body, from_core};
 use crate::token;
@@ -151,6 +152,7 @@ fn get_request<T>(
     range: Option<Range>,
     if_modified_since: Option<Timestamp>,
     if_unmodified_since: Option<Timestamp>,
+    checksum_mode: Option<&dto::ChecksumMode>,
 ) -> GetRequest {
     GetRequest {
         range: range.map(byte_range),
@@ -158,6 +160,68 @@ fn get_request<T>(
         if_none_match: raw_header(req, "if-none-match"),
         if_modified_since: if_modified_since.and_then(from_s3_time),
         if_unmodified_since: if_unmodified_since.and_then(from_s3_time),
+        checksum_mode: checksum_mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED")),
+    }
+}
+
+/// The `x-amz-checksum-<alg>` values a request carries, as (header, value),
+/// from s3s's per-algorithm fields.
+macro_rules! given_checksums {
+    ($i:expr) => {
+        [
+            (ChecksumAlgorithm::Crc32, $i.checksum_crc32.as_deref()),
+            (ChecksumAlgorithm::Crc32c, $i.checksum_crc32c.as_deref()),
+            (
+                ChecksumAlgorithm::Crc64nvme,
+                $i.checksum_crc64nvme.as_deref(),
+            ),
+            (ChecksumAlgorithm::Sha1, $i.checksum_sha1.as_deref()),
+            (ChecksumAlgorithm::Sha256, $i.checksum_sha256.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(a, v)| v.map(|v| (a.header().to_string(), v.to_string())))
+        .collect::<Vec<(String, String)>>()
+    };
+}
+pub(crate) use given_checksums;
+
+/// Sets s3s's per-algorithm field of an output to a checksum's value.
+macro_rules! set_checksum {
+    ($out:expr, $c:expr) => {
+        if let Some(c) = $c {
+            let v = Some(c.value.clone());
+            match c.algorithm {
+                ChecksumAlgorithm::Crc32 => $out.checksum_crc32 = v,
+                ChecksumAlgorithm::Crc32c => $out.checksum_crc32c = v,
+                ChecksumAlgorithm::Crc64nvme => $out.checksum_crc64nvme = v,
+                ChecksumAlgorithm::Sha1 => $out.checksum_sha1 = v,
+                ChecksumAlgorithm::Sha256 => $out.checksum_sha256 = v,
+            }
+        }
+    };
+}
+pub(crate) use set_checksum;
+
+/// A checksum's type as s3s's.
+fn checksum_type(c: Option<&Checksum>) -> Option<dto::ChecksumType> {
+    c.map(|c| dto::ChecksumType::from(c.kind.name().to_string()))
+}
+
+/// Reads the request's `aws-chunked` trailers once its body has ended.
+fn trailer_source<T>(req: &S3Request<T>) -> Option<TrailerSource> {
+    let handle = req.extensions.get::<ferry_http::TrailerHandle>()?.clone();
+    Some(Arc::new(move |name: &str| {
+        handle.get().and_then(|t| t.get(name)).map(str::to_string)
+    }))
+}
+
+/// What a write says about its flexible checksum, as sent.
+fn checksum_request<T>(req: &S3Request<T>, values: Vec<(String, String)>) -> ChecksumRequest {
+    ChecksumRequest {
+        algorithm: raw_header(req, "x-amz-sdk-checksum-algorithm"),
+        values,
+        trailer: raw_header(req, "x-amz-trailer"),
+        trailers: trailer_source(req),
     }
 }
 
@@ -202,20 +266,25 @@ impl Names {
     }
 
     fn contents(&self, page: &ListOutcome) -> (Vec<dto::Object>, Vec<dto::CommonPrefix>) {
-        let objects = page
-            .objects
-            .iter()
-            .map(|o| dto::Object {
-                key: Some(self.out(&o.key)),
-                size: Some(i64::try_from(o.size).unwrap_or(i64::MAX)),
-                e_tag: etag(&o.etag),
-                last_modified: Some(to_s3_time(o.last_modified)),
-                storage_class: Some(dto::ObjectStorageClass::from_static(
-                    dto::ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
+        let objects =
+            page.objects
+                .iter()
+                .map(|o| dto::Object {
+                    key: Some(self.out(&o.key)),
+                    size: Some(i64::try_from(o.size).unwrap_or(i64::MAX)),
+                    e_tag: etag(&o.etag),
+                    last_modified: Some(to_s3_time(o.last_modified)),
+                    storage_class: Some(dto::ObjectStorageClass::from_static(
+                        dto::ObjectStorageClass::STANDARD,
+                    )),
+                    // Listings name the algorithm, never the value, as S3.
+                    checksum_algorithm: o.checksum.as_ref().map(|c| {
+                        vec![dto::ChecksumAlgorithm::from(c.algorithm.name().to_string())]
+                    }),
+                    checksum_type: checksum_type(o.checksum.as_ref()),
+                    ..Default::default()
+                })
+                .collect();
         let prefixes = page
             .common_prefixes
             .iter()
@@ -503,6 +572,7 @@ impl S3 for FerryS3 {
                 content_md5: input.content_md5.clone(),
                 tags: tagging::parse_tagging_header(input.tagging.as_deref())?,
             };
+            let checksum = checksum_request(&req, given_checksums!(input));
             // The first body failure is kept aside: whatever error the core
             // makes of it, the client hears the front door's code and status.
             let failure: Arc<Mutex<Option<BodyError>>> = Arc::default();
@@ -521,10 +591,10 @@ impl S3 for FerryS3 {
             };
             let stored = self
                 .backend
-                .put_object(ctx, &bucket, &key, headers, stream)
+                .put_object(ctx, &bucket, &key, headers, checksum, stream)
                 .await;
             let body_failure = failure.lock().ok().and_then(|mut f| f.take());
-            let etag_text = match (stored, body_failure) {
+            let put = match (stored, body_failure) {
                 (Err(_), Some(b)) => return Err(from_body(&b)),
                 (Err(e), None) => return Err(from_core(&e)),
                 // A core that stored despite a failed body would be a bug;
@@ -532,10 +602,13 @@ impl S3 for FerryS3 {
                 (Ok(_), Some(b)) => return Err(from_body(&b)),
                 (Ok(t), None) => t,
             };
-            Ok(S3Response::new(dto::PutObjectOutput {
-                e_tag: etag(&etag_text),
+            let mut out = dto::PutObjectOutput {
+                e_tag: etag(&put.etag),
+                checksum_type: checksum_type(Some(&put.checksum)),
                 ..Default::default()
-            }))
+            };
+            set_checksum!(out, Some(&put.checksum));
+            Ok(S3Response::new(out))
         }
         .await;
         finish(&slot, result)
@@ -555,6 +628,7 @@ impl S3 for FerryS3 {
                 input.range,
                 input.if_modified_since.clone(),
                 input.if_unmodified_since.clone(),
+                input.checksum_mode.as_ref(),
             );
             let outcome = self
                 .backend
@@ -587,8 +661,10 @@ impl S3 for FerryS3 {
                 content_language: h.content_language.clone(),
                 cache_control: h.cache_control.clone(),
                 tag_count: tagging::tag_count(h),
+                checksum_type: checksum_type(info.checksum.as_ref()),
                 ..Default::default()
             });
+            set_checksum!(resp.output, info.checksum.as_ref());
             // s3s lays the response-* overrides over these afterwards.
             resp.headers = expires_header(h);
             Ok(resp)
@@ -611,6 +687,7 @@ impl S3 for FerryS3 {
                 input.range,
                 input.if_modified_since.clone(),
                 input.if_unmodified_since.clone(),
+                input.checksum_mode.as_ref(),
             );
             let info = self
                 .backend
@@ -648,8 +725,10 @@ impl S3 for FerryS3 {
                 content_disposition: h.content_disposition.clone(),
                 content_language: h.content_language.clone(),
                 cache_control: h.cache_control.clone(),
+                checksum_type: checksum_type(info.checksum.as_ref()),
                 ..Default::default()
             });
+            set_checksum!(resp.output, info.checksum.as_ref());
             resp.headers = expires_header(h);
             Ok(resp)
         }

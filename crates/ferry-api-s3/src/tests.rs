@@ -17,11 +17,14 @@ use http_body_util::BodyExt;
 
 use crate::backend::*;
 use crate::service::S3Service;
+use ferry_core::s3::ChecksumType;
 
 #[derive(Default)]
 struct Fake {
     buckets: Mutex<BTreeSet<String>>,
     objects: Mutex<BTreeMap<(String, String), (Bytes, ObjectHeaders)>>,
+    /// The checksum each put sent in a header or trailer, kept as sent.
+    checksums: Mutex<BTreeMap<(String, String), Checksum>>,
     /// Access points by (account, name), with their policies; the alias is
     /// `NAME-alias` and only names a bucket if one of that name exists.
     access_points: Mutex<BTreeMap<(AccountId, String), FakeAccessPoint>>,
@@ -38,6 +41,7 @@ impl Fake {
             etag: "\"abc123\"".into(),
             last_modified: Utc::now(),
             headers: headers.clone(),
+            checksum: None,
         }
     }
 
@@ -51,6 +55,18 @@ impl Fake {
             ));
         }
         Ok(())
+    }
+
+    /// The checksum a read shows, as the core decides it.
+    fn shown(&self, bucket: &str, key: &str, req: &GetRequest) -> Option<Checksum> {
+        if !req.checksum_mode || req.range.is_some() {
+            return None;
+        }
+        self.checksums
+            .lock()
+            .unwrap()
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
     }
 
     fn bucket(&self, name: &str) -> Result<(), CoreError> {
@@ -141,19 +157,45 @@ impl Backend for Fake {
         bucket: &str,
         key: &str,
         headers: ObjectHeaders,
+        checksum: ChecksumRequest,
         mut body: BodyStream,
-    ) -> Result<String, CoreError> {
+    ) -> Result<PutOutcome, CoreError> {
         self.bucket(bucket)?;
         let mut all = Vec::new();
         while let Some(piece) = body.next().await {
             let piece = piece.map_err(|e| CoreError::invalid("IncompleteBody", e.to_string()))?;
             all.extend_from_slice(&piece);
         }
+        // The header's value, or the trailer's once the body has ended.
+        let sent = checksum.values.first().cloned().or_else(|| {
+            let name = checksum.trailer.clone()?;
+            let value = checksum.trailers.as_ref().and_then(|t| t(&name))?;
+            Some((name, value))
+        });
+        let stored = match sent {
+            Some((h, v)) => Checksum {
+                algorithm: ChecksumAlgorithm::from_header(&h).unwrap(),
+                kind: ChecksumType::FullObject,
+                value: v,
+            },
+            None => Checksum {
+                algorithm: ChecksumAlgorithm::Crc64nvme,
+                kind: ChecksumType::FullObject,
+                value: "AAAAAAAAAAA=".into(),
+            },
+        };
+        self.checksums
+            .lock()
+            .unwrap()
+            .insert((bucket.into(), key.into()), stored.clone());
         self.objects
             .lock()
             .unwrap()
             .insert((bucket.into(), key.into()), (Bytes::from(all), headers));
-        Ok("\"abc123\"".into())
+        Ok(PutOutcome {
+            etag: "\"abc123\"".into(),
+            checksum: stored,
+        })
     }
     async fn get_object(
         &self,
@@ -184,8 +226,10 @@ impl Backend for Fake {
             Some((a, b)) => bytes.slice(a as usize..=b as usize),
             None => bytes.clone(),
         };
+        let mut info = Self::info(key, &bytes, &headers);
+        info.checksum = self.shown(bucket, key, &req);
         Ok(GetOutcome {
-            info: Self::info(key, &bytes, &headers),
+            info,
             range,
             body: futures::stream::iter([Ok(part)]).boxed(),
         })
@@ -195,10 +239,12 @@ impl Backend for Fake {
         _: &RequestContext,
         bucket: &str,
         key: &str,
-        _: GetRequest,
+        req: GetRequest,
     ) -> Result<ObjectInfo, CoreError> {
         let (bytes, headers) = self.object(bucket, key)?;
-        Ok(Self::info(key, &bytes, &headers))
+        let mut info = Self::info(key, &bytes, &headers);
+        info.checksum = self.shown(bucket, key, &req);
+        Ok(info)
     }
     async fn delete_object(
         &self,
@@ -1034,4 +1080,58 @@ async fn control_refusals_before_the_body_close_a_continue_connection() {
     .await;
     assert_eq!(a.status, 403, "{}", a.body);
     assert_eq!(header(&a, "connection"), "close");
+}
+
+#[tokio::test]
+async fn checksums_go_in_as_headers_and_come_out_only_when_asked() {
+    let s3 = service();
+    let a = send(&s3, "PUT", "/sums", &[], b"").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = send(
+        &s3,
+        "PUT",
+        "/sums/k",
+        &[
+            ("x-amz-sdk-checksum-algorithm", "CRC32"),
+            ("x-amz-checksum-crc32", "DUoRhQ=="),
+        ],
+        b"hello world",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // PutObject answers with the checksum it stored, and its type.
+    assert_eq!(header(&a, "x-amz-checksum-crc32"), "DUoRhQ==");
+    assert_eq!(header(&a, "x-amz-checksum-type"), "FULL_OBJECT");
+
+    for method in ["GET", "HEAD"] {
+        let a = send(&s3, method, "/sums/k", &[], b"").await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(
+            header(&a, "x-amz-checksum-crc32"),
+            "",
+            "{method} without the mode"
+        );
+        let a = send(
+            &s3,
+            method,
+            "/sums/k",
+            &[("x-amz-checksum-mode", "ENABLED")],
+            b"",
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(header(&a, "x-amz-checksum-crc32"), "DUoRhQ==", "{method}");
+        assert_eq!(header(&a, "x-amz-checksum-type"), "FULL_OBJECT", "{method}");
+    }
+    // A range is not what the checksum covers.
+    let a = send(
+        &s3,
+        "GET",
+        "/sums/k",
+        &[("x-amz-checksum-mode", "ENABLED"), ("range", "bytes=0-3")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 206, "{}", a.body);
+    assert_eq!(header(&a, "x-amz-checksum-crc32"), "");
 }

@@ -715,6 +715,7 @@ async fn copies_take_the_source_tags_or_the_requested_ones() {
         },
         directive: MetadataDirective::Copy,
         tagging,
+        checksum_algorithm: None,
     };
     f.copy_object(&v, "tagged", "copied", copy(TaggingDirective::Copy))
         .await

@@ -154,6 +154,7 @@ async fn multipart_happy_path_with_the_s3_etag() {
         .map(|p| CompletedPart {
             part_number: p.part_number,
             etag: p.etag.clone(),
+            ..Default::default()
         })
         .collect();
     let etag = f
@@ -219,6 +220,7 @@ async fn upload(w: &World, key: &str, parts: &[Vec<u8>]) -> (String, Vec<Complet
         done.push(CompletedPart {
             part_number: n,
             etag,
+            ..Default::default()
         });
     }
     (id, done)
@@ -391,6 +393,7 @@ async fn copy_object_within_and_across_accounts() {
         },
         directive,
         tagging: TaggingDirective::Copy,
+        checksum_algorithm: None,
     };
     // Same account: COPY keeps the metadata.
     let (e, _) = f
@@ -479,6 +482,7 @@ async fn copy_object_within_and_across_accounts() {
         vec![CompletedPart {
             part_number: 1,
             etag: part.etag,
+            ..Default::default()
         }],
     )
     .await
@@ -623,6 +627,7 @@ async fn multipart_through_an_access_point_needs_both_policies() {
         vec![CompletedPart {
             part_number: 1,
             etag,
+            ..Default::default()
         }],
     )
     .await

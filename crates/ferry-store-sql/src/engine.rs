@@ -556,10 +556,10 @@ pub(crate) async fn apply_one(
         Write::PutPart(p) => {
             sqlx::query(
                 "INSERT INTO s3_parts (account_id, upload_id, part_number, blob_key, size, etag, \
-                 last_modified) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 checksum, last_modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (account_id, upload_id, part_number) DO UPDATE SET \
                  blob_key = excluded.blob_key, size = excluded.size, etag = excluded.etag, \
-                 last_modified = excluded.last_modified",
+                 checksum = excluded.checksum, last_modified = excluded.last_modified",
             )
             .bind(p.account_id.to_string())
             .bind(p.upload_id)
@@ -567,6 +567,7 @@ pub(crate) async fn apply_one(
             .bind(p.blob_key)
             .bind(p.size)
             .bind(p.etag)
+            .bind(p.checksum)
             .bind(ms(p.last_modified))
             .execute(&mut **tx)
             .await?;
@@ -979,7 +980,8 @@ const ATTACH_COLS: &str = "account_id, principal_kind, principal_name, policy_ar
 const OBJECT_COLS: &str =
     "account_id, bucket, key, blob_key, size, etag, meta, tags, last_modified";
 const UPLOAD_COLS: &str = "account_id, upload_id, bucket, key, meta, initiator, initiated_at";
-const PART_COLS: &str = "account_id, upload_id, part_number, blob_key, size, etag, last_modified";
+const PART_COLS: &str =
+    "account_id, upload_id, part_number, blob_key, size, etag, checksum, last_modified";
 const AP_COLS: &str = "account_id, name, bucket, bucket_account_id, alias, network_origin, vpc_id, policy, created_at";
 const AUDIT_COLS: &str = "account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, body";
 

@@ -293,6 +293,7 @@ pub(crate) fn s3_part(r: &AnyRow) -> Result<S3Part, StoreError> {
         blob_key: s(r, "blob_key")?,
         size: i(r, "size")?,
         etag: s(r, "etag")?,
+        checksum: os(r, "checksum")?,
         last_modified: from_ms(i(r, "last_modified")?),
     })
 }

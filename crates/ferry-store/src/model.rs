@@ -569,6 +569,9 @@ pub struct S3Part {
     pub size: i64,
     /// The part's ETag, quoted.
     pub etag: String,
+    /// The part's checksum (algorithm and value), as text the store does
+    /// not read; `None` for a part stored without one.
+    pub checksum: Option<String>,
     /// When it was uploaded.
     pub last_modified: Timestamp,
 }

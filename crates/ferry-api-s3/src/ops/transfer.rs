@@ -10,12 +10,13 @@ use s3s::{S3Request, S3Response, S3Result};
 use serde_json::json;
 
 use super::{
-    FerryS3, acl_supported, begin, bucket_params, caller, etag, finish, from_s3_time,
-    object_params, raw_header, to_s3_time,
+    FerryS3, acl_supported, begin, bucket_params, caller, checksum_request, checksum_type, etag,
+    finish, from_s3_time, given_checksums, object_params, raw_header, set_checksum, to_s3_time,
 };
 use crate::backend::{
-    BodyError, ByteRange, CompletedPart, CopyRequest, CopySource, GetRequest, ListUploadsRequest,
-    MetadataDirective, ObjectHeaders, TaggingDirective,
+    BodyError, ByteRange, ChecksumAlgorithm, ChecksumRequest, CompletedPart, CopyRequest,
+    CopySource, GetRequest, ListUploadsRequest, MetadataDirective, ObjectHeaders, TaggingDirective,
+    UploadChecksum,
 };
 use crate::error::{body_error, coded, from_body, from_core};
 
@@ -92,6 +93,20 @@ fn copy_conditions<T>(
         if_none_match: raw_header(req, "x-amz-copy-source-if-none-match"),
         if_modified_since: modified_since.and_then(from_s3_time),
         if_unmodified_since: unmodified_since.and_then(from_s3_time),
+        checksum_mode: false,
+    }
+}
+
+/// An upload's checksum algorithm and type as s3s's.
+fn upload_checksum_dto(
+    c: Option<UploadChecksum>,
+) -> (Option<dto::ChecksumAlgorithm>, Option<dto::ChecksumType>) {
+    match c {
+        Some(c) => (
+            Some(dto::ChecksumAlgorithm::from(c.algorithm.name().to_string())),
+            Some(dto::ChecksumType::from(c.kind.name().to_string())),
+        ),
+        None => (None, None),
     }
 }
 
@@ -166,15 +181,27 @@ impl FerryS3 {
                 content_md5: None,
                 tags: Vec::new(),
             };
-            let upload_id = self
+            let (upload_id, checksum) = self
                 .backend
-                .create_multipart_upload(ctx, &bucket, &key, headers)
+                .create_multipart_upload(
+                    ctx,
+                    &bucket,
+                    &key,
+                    headers,
+                    i.checksum_algorithm
+                        .as_ref()
+                        .map(|a| a.as_str().to_string()),
+                    i.checksum_type.as_ref().map(|t| t.as_str().to_string()),
+                )
                 .await
                 .map_err(|e| from_core(&e))?;
+            let (checksum_algorithm, checksum_type) = upload_checksum_dto(checksum);
             Ok(S3Response::new(dto::CreateMultipartUploadOutput {
                 bucket: Some(bucket.clone()),
                 key: Some(key.clone()),
                 upload_id: Some(upload_id),
+                checksum_algorithm,
+                checksum_type,
                 ..Default::default()
             }))
         }
@@ -199,6 +226,7 @@ impl FerryS3 {
                 i.sse_customer_algorithm.is_some() || i.sse_customer_key.is_some(),
                 "Server-side encryption with customer-provided keys",
             )])?;
+            let checksum = checksum_request(&req, given_checksums!(i));
             // As PutObject: the first body failure is kept aside so the
             // client hears the front door's code and status.
             let failure: Arc<Mutex<Option<BodyError>>> = Arc::default();
@@ -224,19 +252,22 @@ impl FerryS3 {
                     &i.upload_id,
                     i.part_number,
                     i.content_md5.clone(),
+                    checksum,
                     stream,
                 )
                 .await;
             let body_failure = failure.lock().ok().and_then(|mut f| f.take());
-            let etag_text = match (stored, body_failure) {
+            let part = match (stored, body_failure) {
                 (_, Some(b)) => return Err(from_body(&b)),
                 (Err(e), None) => return Err(from_core(&e)),
-                (Ok(t), None) => t,
+                (Ok(p), None) => p,
             };
-            Ok(S3Response::new(dto::UploadPartOutput {
-                e_tag: etag(&etag_text),
+            let mut out = dto::UploadPartOutput {
+                e_tag: etag(&part.etag),
                 ..Default::default()
-            }))
+            };
+            set_checksum!(out, part.checksum.as_ref());
+            Ok(S3Response::new(out))
         }
         .await;
         finish(&slot, result)
@@ -280,12 +311,14 @@ impl FerryS3 {
                 )
                 .await
                 .map_err(|e| from_core(&e))?;
+            let mut result = dto::CopyPartResult {
+                e_tag: etag(&part.etag),
+                last_modified: Some(to_s3_time(part.last_modified)),
+                ..Default::default()
+            };
+            set_checksum!(result, part.checksum.as_ref());
             Ok(S3Response::new(dto::UploadPartCopyOutput {
-                copy_part_result: Some(dto::CopyPartResult {
-                    e_tag: etag(&part.etag),
-                    last_modified: Some(to_s3_time(part.last_modified)),
-                    ..Default::default()
-                }),
+                copy_part_result: Some(result),
                 ..Default::default()
             }))
         }
@@ -325,23 +358,45 @@ impl FerryS3 {
                 let (Some(n), Some(e)) = (p.part_number, p.e_tag.as_ref()) else {
                     return Err(malformed());
                 };
+                let listed = given_checksums!(p);
+                if listed.len() > 1 {
+                    return Err(malformed());
+                }
                 parts.push(CompletedPart {
                     part_number: n,
                     etag: e.value().to_string(),
+                    checksum: listed.into_iter().find_map(|(h, v)| {
+                        ChecksumAlgorithm::from_header(&h).map(|a| (a, v))
+                    }),
                 });
             }
-            let etag_text = self
+            let whole = ChecksumRequest {
+                values: given_checksums!(i),
+                ..Default::default()
+            };
+            let done = self
                 .backend
-                .complete_multipart_upload(ctx, &bucket, &key, &i.upload_id, parts)
+                .complete_multipart_upload(
+                    ctx,
+                    &bucket,
+                    &key,
+                    &i.upload_id,
+                    parts,
+                    whole,
+                    i.checksum_type.as_ref().map(|t| t.as_str().to_string()),
+                )
                 .await
                 .map_err(|e| from_core(&e))?;
-            Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+            let mut out = dto::CompleteMultipartUploadOutput {
                 bucket: Some(bucket.clone()),
                 key: Some(key.clone()),
-                e_tag: etag(&etag_text),
+                e_tag: etag(&done.etag),
                 location: Some(format!("/{bucket}/{key}")),
+                checksum_type: checksum_type(Some(&done.checksum)),
                 ..Default::default()
-            }))
+            };
+            set_checksum!(out, Some(&done.checksum));
+            Ok(S3Response::new(out))
         }
         .await;
         finish(&slot, result)
@@ -394,14 +449,19 @@ impl FerryS3 {
             let parts = page
                 .parts
                 .iter()
-                .map(|p| dto::Part {
-                    e_tag: etag(&p.etag),
-                    last_modified: Some(to_s3_time(p.last_modified)),
-                    part_number: Some(p.part_number),
-                    size: Some(i64::try_from(p.size).unwrap_or(i64::MAX)),
-                    ..Default::default()
+                .map(|p| {
+                    let mut part = dto::Part {
+                        e_tag: etag(&p.etag),
+                        last_modified: Some(to_s3_time(p.last_modified)),
+                        part_number: Some(p.part_number),
+                        size: Some(i64::try_from(p.size).unwrap_or(i64::MAX)),
+                        ..Default::default()
+                    };
+                    set_checksum!(part, p.checksum.as_ref());
+                    part
                 })
                 .collect();
+            let (checksum_algorithm, checksum_type) = upload_checksum_dto(page.checksum);
             Ok(S3Response::new(dto::ListPartsOutput {
                 bucket: Some(bucket.clone()),
                 key: Some(key.clone()),
@@ -416,6 +476,8 @@ impl FerryS3 {
                 next_part_number_marker: page.next_part_number_marker,
                 storage_class: Some(dto::StorageClass::from_static(dto::StorageClass::STANDARD)),
                 parts: Some(parts),
+                checksum_algorithm,
+                checksum_type,
                 ..Default::default()
             }))
         }
@@ -449,6 +511,8 @@ impl FerryS3 {
                 .uploads
                 .iter()
                 .map(|u| dto::MultipartUpload {
+                    checksum_algorithm: upload_checksum_dto(u.checksum).0,
+                    checksum_type: upload_checksum_dto(u.checksum).1,
                     initiated: Some(to_s3_time(u.initiated_at)),
                     initiator: Some(initiator(&u.initiator)),
                     key: Some(u.key.clone()),
@@ -562,18 +626,25 @@ impl FerryS3 {
                 },
                 directive,
                 tagging,
+                checksum_algorithm: i
+                    .checksum_algorithm
+                    .as_ref()
+                    .map(|a| a.as_str().to_string()),
             };
-            let (etag_text, at) = self
+            let copied = self
                 .backend
                 .copy_object(ctx, &bucket, &key, copy)
                 .await
                 .map_err(|e| from_core(&e))?;
+            let mut result = dto::CopyObjectResult {
+                e_tag: etag(&copied.etag),
+                last_modified: Some(to_s3_time(copied.last_modified)),
+                checksum_type: checksum_type(Some(&copied.checksum)),
+                ..Default::default()
+            };
+            set_checksum!(result, Some(&copied.checksum));
             Ok(S3Response::new(dto::CopyObjectOutput {
-                copy_object_result: Some(dto::CopyObjectResult {
-                    e_tag: etag(&etag_text),
-                    last_modified: Some(to_s3_time(at)),
-                    ..Default::default()
-                }),
+                copy_object_result: Some(result),
                 ..Default::default()
             }))
         }

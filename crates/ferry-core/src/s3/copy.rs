@@ -10,8 +10,12 @@ use ferry_store::S3Object;
 use ferry_types::Timestamp;
 use futures::stream::{self, StreamExt};
 
+use super::checksum::{self, Plan};
 use super::tagging::existing_tag_context;
-use super::{GetRequest, ObjectHeaders, On, check_metadata, internal, invalid, object_info};
+use super::{
+    Checksum, ChecksumAlgorithm, GetRequest, ObjectHeaders, On, StoredMeta, check_metadata,
+    internal, invalid, object_info,
+};
 use crate::{CoreError, Ferry, RequestContext};
 
 /// Most keys in one `DeleteObjects`.
@@ -59,6 +63,20 @@ pub struct CopyRequest {
     pub directive: MetadataDirective,
     /// `x-amz-tagging-directive` (with `x-amz-tagging`).
     pub tagging: TaggingDirective,
+    /// `x-amz-checksum-algorithm`: the copy's checksum is computed in this
+    /// algorithm instead of the source's.
+    pub checksum_algorithm: Option<String>,
+}
+
+/// What a `CopyObject` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOutcome {
+    /// The copy's ETag, quoted.
+    pub etag: String,
+    /// When it was made.
+    pub last_modified: Timestamp,
+    /// The copy's checksum (of the whole object).
+    pub checksum: Checksum,
 }
 
 /// One key's result in `DeleteObjects`.
@@ -71,13 +89,8 @@ pub struct DeleteResult {
 }
 
 impl Ferry {
-    /// `CopyObject`: needs `s3:GetObject` on the source and `s3:PutObject`
-    /// on the destination (each side's bucket policy applies, so across
-    /// accounts both must allow). The tags go with the copy as S3 does it:
-    /// the source's, read with `s3:GetObjectTagging` on the source when it
-    /// has any, or those of `x-amz-tagging` with `REPLACE`; a copy that
-    /// gets tags also needs `s3:PutObjectTagging` on the destination.
-    /// Returns the ETag and the time of the copy.
+    /// `CopyObject`, returning the ETag and the time of the copy: see
+    /// [`Ferry::copy_object_with`].
     pub async fn copy_object(
         &self,
         ctx: &RequestContext,
@@ -85,6 +98,34 @@ impl Ferry {
         key: &str,
         req: CopyRequest,
     ) -> Result<(String, Timestamp), CoreError> {
+        self.copy_object_with(ctx, bucket, key, req)
+            .await
+            .map(|o| (o.etag, o.last_modified))
+    }
+
+    /// `CopyObject`: needs `s3:GetObject` on the source and `s3:PutObject`
+    /// on the destination (each side's bucket policy applies, so across
+    /// accounts both must allow). The tags go with the copy as S3 does it:
+    /// the source's, read with `s3:GetObjectTagging` on the source when it
+    /// has any, or those of `x-amz-tagging` with `REPLACE`; a copy that
+    /// gets tags also needs `s3:PutObjectTagging` on the destination. The
+    /// copy's checksum is computed as its
+    /// bytes stream, in the algorithm asked for, else the source's (so a
+    /// whole-object source checksum carries over, and a composite one
+    /// becomes a whole-object one of the same algorithm), else CRC64NVME.
+    pub async fn copy_object_with(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        req: CopyRequest,
+    ) -> Result<CopyOutcome, CoreError> {
+        let asked = req
+            .checksum_algorithm
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .map(checksum::parse_algorithm)
+            .transpose()?;
         let (src, o) = self
             .read_object(
                 ctx,
@@ -115,7 +156,9 @@ impl Ferry {
             && src.bucket.name == f.bucket.name
             && o.key == key;
         let headers = match req.directive {
-            MetadataDirective::Copy if same => {
+            // A new checksum algorithm is a change: S3's way to re-checksum
+            // an object in place.
+            MetadataDirective::Copy if same && asked.is_none() => {
                 return Err(invalid(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -138,7 +181,13 @@ impl Ferry {
             expected_size: Some(u64::try_from(o.size).unwrap_or(0)),
             ..Default::default()
         };
-        let (blob_key, info) = self.write_blob(&f, bytes, &opts).await?;
+        let algorithm = asked
+            .or_else(|| object_info(&o).checksum.map(|c| c.algorithm))
+            .unwrap_or(ChecksumAlgorithm::Crc64nvme);
+        let (blob_key, info, checksum) = self
+            .write_blob_summed(&f, bytes, &opts, Some(Plan::compute(algorithm)))
+            .await?;
+        let checksum = checksum.ok_or_else(|| internal("no checksum computed"))?;
         let etag = format!("\"{}\"", info.md5_hex());
         let now = self.now();
         let object = S3Object {
@@ -148,12 +197,21 @@ impl Ferry {
             blob_key,
             size: o.size,
             etag: etag.clone(),
-            meta: serde_json::to_string(&headers).map_err(internal)?,
+            meta: StoredMeta {
+                headers,
+                checksum: Some(checksum.clone()),
+                upload_checksum: None,
+            }
+            .to_json()?,
             tags,
             last_modified: now,
         };
         self.commit_object(&f, object, Vec::new()).await?;
-        Ok((etag, now))
+        Ok(CopyOutcome {
+            etag,
+            last_modified: now,
+            checksum,
+        })
     }
 
     /// `DeleteObjects`: each key is deleted as by `DeleteObject` (with its

@@ -8,8 +8,13 @@
 //! mix. Every blob written gets a sweep record first; the blob sweeper later
 //! deletes the ones no object points at (an interrupted upload, an
 //! overwritten or deleted object).
+//!
+//! Every write also digests its bytes as they stream (`checksum`): the
+//! flexible checksum the client sent is checked before the blob is
+//! published, and the object keeps one (S3's CRC64NVME when none was sent).
 
 mod access_points;
+pub mod checksum;
 mod copy;
 mod list;
 mod multipart;
@@ -33,10 +38,14 @@ use serde::{Deserialize, Serialize};
 use crate::authz::Check;
 use crate::{CoreError, Ferry, RequestContext};
 pub use access_points::AccessPointInfo;
-pub use copy::{CopyRequest, CopySource, DeleteResult, MetadataDirective, TaggingDirective};
+pub use checksum::{Checksum, ChecksumAlgorithm, ChecksumRequest, ChecksumType, TrailerSource};
+pub use copy::{
+    CopyOutcome, CopyRequest, CopySource, DeleteResult, MetadataDirective, TaggingDirective,
+};
 pub use list::{ListOutcome, ListRequest};
 pub use multipart::{
-    CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest, PartInfo, UploadInfo,
+    CompleteOutcome, CompletedPart, ListPartsOutcome, ListUploadsOutcome, ListUploadsRequest,
+    PartInfo, UploadChecksum, UploadInfo,
 };
 pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, OWNERSHIP, canonical_id, validate_tags};
 
@@ -84,6 +93,31 @@ pub struct ObjectHeaders {
     pub tags: Vec<(String, String)>,
 }
 
+/// What an object's (or an upload's) metadata JSON holds: the headers,
+/// and the checksum beside them. Rows written before checksums parse with
+/// none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StoredMeta {
+    #[serde(flatten)]
+    headers: ObjectHeaders,
+    /// The object's checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum: Option<Checksum>,
+    /// An upload's checksum algorithm and type, as created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upload_checksum: Option<UploadChecksum>,
+}
+
+impl StoredMeta {
+    fn parse(json: &str) -> Self {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    fn to_json(&self) -> Result<String, CoreError> {
+        serde_json::to_string(self).map_err(internal)
+    }
+}
+
 /// A bucket as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketInfo {
@@ -108,6 +142,9 @@ pub struct ObjectInfo {
     pub last_modified: Timestamp,
     /// Content headers and user metadata.
     pub headers: ObjectHeaders,
+    /// The object's checksum: on a read, only when asked for
+    /// (`x-amz-checksum-mode: ENABLED`) and the whole object is read.
+    pub checksum: Option<Checksum>,
 }
 
 /// A `Range` request.
@@ -134,6 +171,27 @@ pub struct GetRequest {
     pub if_modified_since: Option<Timestamp>,
     /// `If-Unmodified-Since`.
     pub if_unmodified_since: Option<Timestamp>,
+    /// `x-amz-checksum-mode: ENABLED`: the answer carries the checksum
+    /// (for a whole-object read).
+    pub checksum_mode: bool,
+}
+
+impl GetRequest {
+    /// The stored checksum, if this read shows it: asked for, and the
+    /// whole object (a range's bytes are not what it covers).
+    fn shown(&self, checksum: Option<Checksum>) -> Option<Checksum> {
+        checksum.filter(|_| self.checksum_mode && self.range.is_none())
+    }
+}
+
+/// What a `PutObject` stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// The ETag, quoted.
+    pub etag: String,
+    /// The object's checksum: the one asked for, or CRC64NVME, S3's
+    /// default.
+    pub checksum: Checksum,
 }
 
 /// An object being read.
@@ -221,6 +279,7 @@ pub fn validate_bucket_name(name: &str) -> Result<(), CoreError> {
 }
 
 fn object_info(o: &S3Object) -> ObjectInfo {
+    let meta = StoredMeta::parse(&o.meta);
     ObjectInfo {
         key: o.key.clone(),
         size: u64::try_from(o.size).unwrap_or(0),
@@ -228,8 +287,9 @@ fn object_info(o: &S3Object) -> ObjectInfo {
         last_modified: o.last_modified,
         headers: ObjectHeaders {
             tags: o.tags.clone(),
-            ..serde_json::from_str(&o.meta).unwrap_or_default()
+            ..meta.headers
         },
+        checksum: meta.checksum,
     }
 }
 
@@ -586,8 +646,7 @@ impl Ferry {
         }
     }
 
-    /// `PutObject`: streams the body into a new blob (checking its MD5 when
-    /// given), then points the key at it in one write.
+    /// `PutObject` without a flexible checksum: see [`Ferry::put_object_with`].
     pub async fn put_object<S, E>(
         &self,
         ctx: &RequestContext,
@@ -600,15 +659,41 @@ impl Ferry {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
+        self.put_object_with(ctx, bucket, key, headers, ChecksumRequest::default(), body)
+            .await
+            .map(|o| o.etag)
+    }
+
+    /// `PutObject`: streams the body into a new blob, checking its MD5 and
+    /// its flexible checksum when given (in a header or a trailer), then
+    /// points the key at it in one write. Without a checksum asked for,
+    /// the object gets S3's default, CRC64NVME.
+    pub async fn put_object_with<S, E>(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+        checksum: ChecksumRequest,
+        body: S,
+    ) -> Result<PutOutcome, CoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
         let f = self.put_target_for(ctx, bucket, key, &headers.tags).await?;
         check_metadata(&headers)?;
         let opts = PutOptions {
             expected_md5: parse_content_md5(headers.content_md5.as_deref())?,
             ..Default::default()
         };
+        let plan = checksum::plan(&checksum)?
+            .unwrap_or_else(|| checksum::Plan::compute(ChecksumAlgorithm::Crc64nvme));
         let owner = f.bucket.account_id;
         let bucket = f.bucket.name.as_str();
-        let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
+        let (blob_key, info, checksum) =
+            self.write_blob_summed(&f, body, &opts, Some(plan)).await?;
+        let checksum = checksum.ok_or_else(|| internal("no checksum computed"))?;
         let etag = format!("\"{}\"", info.md5_hex());
         let object = S3Object {
             account_id: owner,
@@ -617,12 +702,17 @@ impl Ferry {
             blob_key,
             size: i64::try_from(info.size).unwrap_or(i64::MAX),
             etag: etag.clone(),
-            meta: serde_json::to_string(&headers).map_err(internal)?,
+            meta: StoredMeta {
+                headers: headers.clone(),
+                checksum: Some(checksum.clone()),
+                upload_checksum: None,
+            }
+            .to_json()?,
             tags: headers.tags.clone(),
             last_modified: self.now(),
         };
         self.commit_object(&f, object, Vec::new()).await?;
-        Ok(etag)
+        Ok(PutOutcome { etag, checksum })
     }
 
     /// Points a key at its new blob in one write (with `extra` writes in
@@ -684,6 +774,31 @@ impl Ferry {
             .await
             .map_err(blob_error)?;
         Ok((blob_key, info))
+    }
+
+    /// [`Ferry::write_blob`], digesting the bytes as they stream when a
+    /// checksum plan is given and checking them against it: a mismatch
+    /// fails the write before the blob is published.
+    async fn write_blob_summed<S, E>(
+        &self,
+        f: &Found,
+        body: S,
+        opts: &PutOptions,
+        plan: Option<checksum::Plan>,
+    ) -> Result<(String, ferry_blob::BlobInfo, Option<Checksum>), CoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
+        let Some(plan) = plan else {
+            let (blob_key, info) = self.write_blob(f, body, opts).await?;
+            return Ok((blob_key, info, None));
+        };
+        let algorithm = plan.algorithm;
+        let (body, digest) = checksum::checked(body, plan);
+        let (blob_key, info) = self.write_blob(f, body, opts).await?;
+        let sum = Checksum::full(algorithm, &checksum::take_digest(&digest)?);
+        Ok((blob_key, info, Some(sum)))
     }
 
     /// The bytes of a stored object (or a range of them) as a stream, for
@@ -760,7 +875,9 @@ impl Ferry {
         let (_, o) = self
             .read_object(ctx, "s3:GetObject", bucket, key, &req)
             .await?;
-        Ok(object_info(&o))
+        let mut info = object_info(&o);
+        info.checksum = req.shown(info.checksum.take());
+        Ok(info)
     }
 
     /// `GetObject`: the bytes stream from the blob.
@@ -785,8 +902,10 @@ impl Ferry {
             .get(root, &o.blob_key, range.map(|(a, b)| a..b + 1))
             .await
             .map_err(blob_error)?;
+        let mut info = object_info(&o);
+        info.checksum = req.shown(info.checksum.take());
         Ok(GetOutcome {
-            info: object_info(&o),
+            info,
             range,
             body: reader.into_stream().map(|r| r.map_err(blob_error)).boxed(),
         })
@@ -967,6 +1086,28 @@ mod tests {
             );
         }
         assert!(resolve_range(ByteRange::From(0), 0).is_err());
+    }
+
+    #[test]
+    fn stored_metadata_from_before_checksums_still_parses() {
+        let old = r#"{"content_type":"text/plain","metadata":[["owner","vendor"]]}"#;
+        let m = StoredMeta::parse(old);
+        assert_eq!(m.headers.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(m.headers.metadata, [("owner".into(), "vendor".into())]);
+        assert_eq!(m.checksum, None);
+        let new = StoredMeta {
+            checksum: Some(Checksum::full(ChecksumAlgorithm::Crc32, &[1, 2, 3, 4])),
+            ..m
+        };
+        let json = new.to_json().expect("json");
+        let back = StoredMeta::parse(&json);
+        assert_eq!(back.checksum, new.checksum);
+        assert_eq!(back.headers, new.headers);
+        // The headers stay at the top level, as before.
+        assert!(
+            json.starts_with(r#"{"content_type":"text/plain""#),
+            "{json}"
+        );
     }
 
     #[test]

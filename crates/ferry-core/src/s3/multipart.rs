@@ -17,10 +17,12 @@ use ferry_store::{BlobSweep, S3Object, S3Part, S3Upload, Write, WriteBatch};
 use ferry_types::Timestamp;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
 
+use super::checksum::{self, Expected, Plan};
 use super::{
-    ByteRange, Found, GetRequest, ObjectHeaders, check_metadata, internal, invalid,
-    parse_content_md5, resolve_range,
+    ByteRange, Checksum, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Found, GetRequest,
+    ObjectHeaders, StoredMeta, check_metadata, internal, invalid, parse_content_md5, resolve_range,
 };
 use crate::{CoreError, Ferry, RequestContext};
 
@@ -44,6 +46,8 @@ pub struct UploadInfo {
     pub initiator: String,
     /// When.
     pub initiated_at: Timestamp,
+    /// Its checksum algorithm and type, if it was created with one.
+    pub checksum: Option<UploadChecksum>,
 }
 
 /// An uploaded part, as listed.
@@ -57,15 +61,38 @@ pub struct PartInfo {
     pub etag: String,
     /// When it was uploaded.
     pub last_modified: Timestamp,
+    /// Its checksum, if it has one.
+    pub checksum: Option<Checksum>,
 }
 
 /// A part named in `CompleteMultipartUpload`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompletedPart {
     /// Its number.
     pub part_number: i32,
     /// Its ETag, quoted or not.
     pub etag: String,
+    /// The checksum the client lists for it (`ChecksumCRC32`, ...), base64.
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
+}
+
+/// The checksum algorithm and type an upload was created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadChecksum {
+    /// The algorithm of every part's checksum.
+    pub algorithm: ChecksumAlgorithm,
+    /// How the object's checksum is made of them.
+    #[serde(rename = "type")]
+    pub kind: ChecksumType,
+}
+
+/// What `CompleteMultipartUpload` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompleteOutcome {
+    /// The object's ETag (`"...-N"`).
+    pub etag: String,
+    /// The object's checksum: composite (`...-N`) or of the whole object.
+    pub checksum: Checksum,
 }
 
 /// What `ListMultipartUploads` may ask.
@@ -109,6 +136,8 @@ pub struct ListPartsOutcome {
     pub next_part_number_marker: Option<i32>,
     /// Who started the upload (an ARN).
     pub initiator: String,
+    /// The upload's checksum algorithm and type, if it was created with one.
+    pub checksum: Option<UploadChecksum>,
 }
 
 fn no_upload(upload_id: &str) -> CoreError {
@@ -155,13 +184,84 @@ where
     })
 }
 
+/// A part's stored checksum (`None` if it has none, or the stored text
+/// does not parse).
+fn part_checksum(p: &S3Part) -> Option<Checksum> {
+    p.checksum
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+}
+
 fn part_info(p: &S3Part) -> PartInfo {
     PartInfo {
         part_number: p.part_number,
         size: u64::try_from(p.size).unwrap_or(0),
         etag: p.etag.clone(),
         last_modified: p.last_modified,
+        checksum: part_checksum(p),
     }
+}
+
+/// The checksum asked of an upload: an algorithm, and a type that suits it
+/// (S3's default for the algorithm when not given).
+fn upload_checksum(
+    algorithm: Option<&str>,
+    kind: Option<&str>,
+) -> Result<Option<UploadChecksum>, CoreError> {
+    let kind = kind
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| {
+            ChecksumType::parse(k).ok_or_else(|| {
+                invalid(
+                    "InvalidRequest",
+                    "Value for x-amz-checksum-type header is invalid.",
+                )
+            })
+        })
+        .transpose()?;
+    let Some(name) = algorithm.filter(|a| !a.trim().is_empty()) else {
+        return match kind {
+            None => Ok(None),
+            Some(_) => Err(invalid(
+                "InvalidRequest",
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+            )),
+        };
+    };
+    let algorithm = checksum::parse_algorithm(name)?;
+    let kind = kind.unwrap_or_else(|| algorithm.default_multipart_type());
+    if !algorithm.supports(kind) {
+        return Err(invalid(
+            "InvalidRequest",
+            format!(
+                "The {} checksum type cannot be used with the {} checksum algorithm.",
+                kind.name(),
+                algorithm.name().to_ascii_lowercase()
+            ),
+        ));
+    }
+    Ok(Some(UploadChecksum { algorithm, kind }))
+}
+
+/// A checksum of another algorithm than the upload's, in S3's words.
+fn type_mismatch(expected: Option<ChecksumAlgorithm>, actual: ChecksumAlgorithm) -> CoreError {
+    invalid(
+        "InvalidRequest",
+        format!(
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            expected.map_or("null".to_string(), |a| a.name().to_ascii_lowercase()),
+            actual.name().to_ascii_lowercase()
+        ),
+    )
+}
+
+fn invalid_part(n: i32, why: &str) -> CoreError {
+    invalid(
+        "InvalidPart",
+        format!(
+            "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified {why} may not match the part's {why}: part {n}"
+        ),
+    )
 }
 
 /// The multipart ETag: the MD5 of the parts' binary MD5s, hex, then `-N`.
@@ -178,6 +278,47 @@ pub fn multipart_etag<'a>(part_etags: impl IntoIterator<Item = &'a str>) -> Opti
         n += 1;
     }
     Some(format!("\"{}-{n}\"", hex::encode(h.finalize())))
+}
+
+/// Checks the checksum a `CompleteMultipartUpload` lists for a part
+/// against the stored one. An upload with a composite checksum needs one
+/// for every part; an upload without an algorithm checks what it can.
+fn check_listed_checksum(
+    want: &CompletedPart,
+    part: &S3Part,
+    wanted: Option<UploadChecksum>,
+) -> Result<(), CoreError> {
+    let stored = part_checksum(part);
+    let Some((algorithm, value)) = &want.checksum else {
+        return match wanted {
+            Some(w) if w.kind == ChecksumType::Composite => Err(invalid(
+                "InvalidRequest",
+                format!(
+                    "The upload was created using a {} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
+                    w.algorithm.name().to_ascii_lowercase(),
+                    want.part_number
+                ),
+            )),
+            _ => Ok(()),
+        };
+    };
+    if let Some(w) = wanted
+        && w.algorithm != *algorithm
+    {
+        return Err(type_mismatch(Some(w.algorithm), *algorithm));
+    }
+    let listed = checksum::decode(*algorithm, value);
+    let matches = match stored.filter(|s| s.algorithm == *algorithm) {
+        Some(s) => listed.is_some() && listed == s.digest(),
+        // Nothing stored to compare with: only an upload without an
+        // algorithm gets here, and S3 does not check those.
+        None => wanted.is_none(),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(invalid_part(want.part_number, "checksum"))
+    }
 }
 
 impl Ferry {
@@ -247,8 +388,7 @@ impl Ferry {
         }
     }
 
-    /// `CreateMultipartUpload`: the headers and metadata are kept with the
-    /// upload and given to the object on completion.
+    /// `CreateMultipartUpload` without a checksum algorithm.
     pub async fn create_multipart_upload(
         &self,
         ctx: &RequestContext,
@@ -256,8 +396,27 @@ impl Ferry {
         key: &str,
         headers: ObjectHeaders,
     ) -> Result<String, CoreError> {
+        self.create_multipart_upload_with(ctx, bucket, key, headers, None, None)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// `CreateMultipartUpload`: the headers and metadata are kept with the
+    /// upload and given to the object on completion, with the checksum
+    /// algorithm and type (`x-amz-checksum-algorithm`,
+    /// `x-amz-checksum-type`) every part is then checked and stored with.
+    pub async fn create_multipart_upload_with(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        headers: ObjectHeaders,
+        checksum_algorithm: Option<&str>,
+        checksum_type: Option<&str>,
+    ) -> Result<(String, Option<UploadChecksum>), CoreError> {
         let f = self.object_for(ctx, "s3:PutObject", bucket, key).await?;
         check_metadata(&headers)?;
+        let wanted = upload_checksum(checksum_algorithm, checksum_type)?;
         let upload_id = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
@@ -269,12 +428,17 @@ impl Ferry {
                 upload_id: upload_id.clone(),
                 bucket: f.bucket.name.clone(),
                 key: key.to_string(),
-                meta: serde_json::to_string(&headers).map_err(internal)?,
+                meta: StoredMeta {
+                    headers,
+                    checksum: None,
+                    upload_checksum: wanted,
+                }
+                .to_json()?,
                 initiator: ctx.principal.arn.clone(),
                 initiated_at: self.now(),
             })))
             .await?;
-        Ok(upload_id)
+        Ok((upload_id, wanted))
     }
 
     /// Records a part whose bytes are in `blob_key`, sweeping the blob of
@@ -286,6 +450,7 @@ impl Ferry {
         part_number: i32,
         blob_key: String,
         info: &ferry_blob::BlobInfo,
+        checksum: Option<Checksum>,
     ) -> Result<PartInfo, CoreError> {
         let owner = f.bucket.account_id;
         // The upload may have been completed or aborted while the bytes
@@ -306,6 +471,11 @@ impl Ferry {
             blob_key,
             size: i64::try_from(info.size).unwrap_or(i64::MAX),
             etag: format!("\"{}\"", info.md5_hex()),
+            checksum: checksum
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(internal)?,
             last_modified: self.now(),
         };
         let out = part_info(&part);
@@ -321,8 +491,8 @@ impl Ferry {
         Ok(out)
     }
 
-    /// `UploadPart`: streams the body into the part's own blob (checking
-    /// `Content-MD5` when given); uploading a number again replaces it.
+    /// `UploadPart` without a flexible checksum: see
+    /// [`Ferry::upload_part_with`]. Returns the part's ETag.
     #[allow(clippy::too_many_arguments)]
     pub async fn upload_part<S, E>(
         &self,
@@ -338,20 +508,63 @@ impl Ferry {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
+        self.upload_part_with(
+            ctx,
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            content_md5,
+            ChecksumRequest::default(),
+            body,
+        )
+        .await
+        .map(|p| p.etag)
+    }
+
+    /// `UploadPart`: streams the body into the part's own blob, checking
+    /// `Content-MD5` and the flexible checksum when given; uploading a
+    /// number again replaces it. A part of an upload created with a
+    /// checksum algorithm gets a checksum of that algorithm (computed if
+    /// the client sent none) and may not carry one of another.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_part_with<S, E>(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_md5: Option<&str>,
+        checksum: ChecksumRequest,
+        body: S,
+    ) -> Result<PartInfo, CoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
         check_part_number(part_number)?;
         let opts = PutOptions {
             expected_md5: parse_content_md5(content_md5)?,
             ..Default::default()
         };
-        let (f, _) = self
+        let asked = checksum::plan(&checksum)?;
+        let (f, upload) = self
             .upload_for(ctx, "s3:PutObject", bucket, key, upload_id)
             .await?;
+        let wanted = StoredMeta::parse(&upload.meta).upload_checksum;
+        let plan = match (asked, wanted) {
+            (Some(p), Some(w)) if p.algorithm != w.algorithm => {
+                return Err(type_mismatch(Some(w.algorithm), p.algorithm));
+            }
+            (Some(p), _) => Some(p),
+            (None, Some(w)) => Some(Plan::compute(w.algorithm)),
+            (None, None) => None,
+        };
         let body = capped(body, MAX_PART_SIZE);
-        let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
-        Ok(self
-            .commit_part(&f, upload_id, part_number, blob_key, &info)
-            .await?
-            .etag)
+        let (blob_key, info, checksum) = self.write_blob_summed(&f, body, &opts, plan).await?;
+        self.commit_part(&f, upload_id, part_number, blob_key, &info, checksum)
+            .await
     }
 
     /// `UploadPartCopy`: a part made of (a range of) an existing object,
@@ -369,9 +582,10 @@ impl Ferry {
         source: GetRequest,
     ) -> Result<PartInfo, CoreError> {
         check_part_number(part_number)?;
-        let (f, _) = self
+        let (f, upload) = self
             .upload_for(ctx, "s3:PutObject", bucket, key, upload_id)
             .await?;
+        let wanted = StoredMeta::parse(&upload.meta).upload_checksum;
         let (src, o) = self
             .read_object(ctx, "s3:GetObject", source_bucket, source_key, &source)
             .await?;
@@ -396,14 +610,17 @@ impl Ferry {
             self.object_bytes(src.bucket.account_id, &o.blob_key, range)
                 .await?
         };
-        let (blob_key, info) = self.write_blob(&f, bytes, &PutOptions::default()).await?;
-        self.commit_part(&f, upload_id, part_number, blob_key, &info)
+        // A copied part gets its checksum as an uploaded one would.
+        let plan = wanted.map(|w| Plan::compute(w.algorithm));
+        let (blob_key, info, checksum) = self
+            .write_blob_summed(&f, bytes, &PutOptions::default(), plan)
+            .await?;
+        self.commit_part(&f, upload_id, part_number, blob_key, &info, checksum)
             .await
     }
 
-    /// `CompleteMultipartUpload`: the listed parts, in ascending order and
-    /// with matching ETags, become the object; every part but the last
-    /// must be at least 5 MiB. Returns the object's ETag.
+    /// `CompleteMultipartUpload` without an object checksum to check.
+    /// Returns the object's ETag.
     pub async fn complete_multipart_upload(
         &self,
         ctx: &RequestContext,
@@ -412,9 +629,71 @@ impl Ferry {
         upload_id: &str,
         listed: Vec<CompletedPart>,
     ) -> Result<String, CoreError> {
+        self.complete_multipart_upload_with(
+            ctx,
+            bucket,
+            key,
+            upload_id,
+            listed,
+            ChecksumRequest::default(),
+            None,
+        )
+        .await
+        .map(|o| o.etag)
+    }
+
+    /// `CompleteMultipartUpload`: the listed parts, in ascending order and
+    /// with matching ETags (and checksums, when listed), become the object;
+    /// every part but the last must be at least 5 MiB. The object's
+    /// checksum is the composite of the parts' for a `COMPOSITE` upload,
+    /// else computed over the whole object as its bytes are joined (S3's
+    /// CRC64NVME for an upload created without an algorithm); `checksum`
+    /// and `checksum_type` (the request's `x-amz-checksum-*` headers) are
+    /// checked against it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn complete_multipart_upload_with(
+        &self,
+        ctx: &RequestContext,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: Vec<CompletedPart>,
+        checksum: ChecksumRequest,
+        checksum_type: Option<&str>,
+    ) -> Result<CompleteOutcome, CoreError> {
         let (f, upload) = self
             .upload_for(ctx, "s3:PutObject", bucket, key, upload_id)
             .await?;
+        let stored = StoredMeta::parse(&upload.meta);
+        let wanted = stored.upload_checksum;
+        if let Some(t) = checksum_type.filter(|t| !t.trim().is_empty()) {
+            let t = ChecksumType::parse(t).ok_or_else(|| {
+                invalid(
+                    "InvalidRequest",
+                    "Value for x-amz-checksum-type header is invalid.",
+                )
+            })?;
+            if wanted.map(|w| w.kind) != Some(t) {
+                return Err(invalid(
+                    "BadDigest",
+                    format!(
+                        "The upload was created using the {} checksum mode. The complete request must use the same checksum mode.",
+                        wanted.map_or("null", |w| w.kind.name())
+                    ),
+                ));
+            }
+        }
+        // The whole object's checksum the client expects, if it sent one.
+        let given: Option<(ChecksumAlgorithm, String)> = checksum
+            .values
+            .iter()
+            .find_map(|(h, v)| ChecksumAlgorithm::from_header(h).map(|a| (a, v.clone())));
+        let object_algorithm = wanted.map_or(ChecksumAlgorithm::Crc64nvme, |w| w.algorithm);
+        if let Some((a, _)) = &given
+            && *a != object_algorithm
+        {
+            return Err(type_mismatch(wanted.map(|w| w.algorithm), *a));
+        }
         if listed.is_empty() {
             return Err(invalid(
                 "MalformedXML",
@@ -436,6 +715,7 @@ impl Ferry {
         for want in &listed {
             match all.iter().find(|p| p.part_number == want.part_number) {
                 Some(p) if p.etag.trim_matches('"') == want.etag.trim().trim_matches('"') => {
+                    check_listed_checksum(want, p, wanted)?;
                     chosen.push(p)
                 }
                 _ => {
@@ -463,6 +743,30 @@ impl Ferry {
         }
         let etag = multipart_etag(chosen.iter().map(|p| p.etag.as_str()))
             .ok_or_else(|| internal("a stored part's ETag is not an MD5"))?;
+        let composite = match wanted {
+            Some(w) if w.kind == ChecksumType::Composite => {
+                let digests = chosen
+                    .iter()
+                    .map(|p| {
+                        part_checksum(p)
+                            .filter(|c| c.algorithm == w.algorithm)
+                            .and_then(|c| c.digest())
+                            .ok_or_else(|| invalid_part(p.part_number, "checksum"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let sum = checksum::composite(w.algorithm, digests.iter().map(Vec::as_slice))
+                    .ok_or_else(|| internal("a stored part's checksum is not a digest"))?;
+                // The client may send it with or without the `-N`.
+                if let Some((_, v)) = &given {
+                    let bare = |s: &str| s.split('-').next().unwrap_or_default().trim().to_string();
+                    if bare(v) != bare(&sum.value) {
+                        return Err(checksum::bad_digest(w.algorithm));
+                    }
+                }
+                Some(sum)
+            }
+            _ => None,
+        };
         let total: u64 = chosen
             .iter()
             .map(|p| u64::try_from(p.size).unwrap_or(0))
@@ -495,7 +799,30 @@ impl Ferry {
             expected_size: Some(total),
             ..Default::default()
         };
-        let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
+        let (blob_key, info, checksum) = match composite {
+            Some(sum) => {
+                let (blob_key, info) = self.write_blob(&f, body, &opts).await?;
+                (blob_key, info, sum)
+            }
+            None => {
+                // A whole-object checksum is computed as the parts' bytes
+                // are joined: no extra read.
+                let expected = match &given {
+                    Some((a, v)) => Expected::Value(
+                        checksum::decode(*a, v).ok_or_else(|| checksum::invalid_value(*a))?,
+                    ),
+                    None => Expected::Nothing,
+                };
+                let plan = Plan {
+                    algorithm: object_algorithm,
+                    expected,
+                };
+                let (blob_key, info, sum) =
+                    self.write_blob_summed(&f, body, &opts, Some(plan)).await?;
+                let sum = sum.ok_or_else(|| internal("no checksum computed"))?;
+                (blob_key, info, sum)
+            }
+        };
         let object = S3Object {
             account_id: owner,
             bucket: f.bucket.name.clone(),
@@ -503,7 +830,12 @@ impl Ferry {
             blob_key,
             size: i64::try_from(info.size).unwrap_or(i64::MAX),
             etag: etag.clone(),
-            meta: upload.meta.clone(),
+            meta: StoredMeta {
+                headers: stored.headers,
+                checksum: Some(checksum.clone()),
+                upload_checksum: None,
+            }
+            .to_json()?,
             tags: Vec::new(),
             last_modified: self.now(),
         };
@@ -514,7 +846,7 @@ impl Ferry {
         // Every part's blob goes, listed or not.
         extra.extend(self.sweep_parts(&all));
         self.commit_object(&f, object, extra).await?;
-        Ok(etag)
+        Ok(CompleteOutcome { etag, checksum })
     }
 
     /// `AbortMultipartUpload`: forgets the upload; the collector deletes
@@ -574,6 +906,7 @@ impl Ferry {
             },
             parts,
             is_truncated,
+            checksum: StoredMeta::parse(&upload.meta).upload_checksum,
             initiator: upload.initiator,
         })
     }
@@ -646,6 +979,7 @@ impl Ferry {
                     None => {
                         last = Some((u.key.clone(), Some(u.upload_id.clone())));
                         uploads.push(UploadInfo {
+                            checksum: StoredMeta::parse(&u.meta).upload_checksum,
                             upload_id: u.upload_id,
                             key: u.key,
                             initiator: u.initiator,
