@@ -8,14 +8,23 @@
 //! thread and back (150-300 µs each on a loaded 2-core machine, measured),
 //! so a group of ten jobs spent most of its time in hand-offs, not in
 //! SQLite. Here a group is one hand-off. Every other write still goes
-//! through sqlx; the writer task runs one group at a time, here or there,
-//! so the two connections never wait for each other's lock.
+//! through sqlx; before one runs, the writer waits until the lane has
+//! written what it was given ([`Lane::barrier`]), so the two connections
+//! never write at once.
+//!
+//! Pipelined durability: the lane commits with `synchronous=NORMAL` (the
+//! WAL frames reach the OS, no fsync) and hands the answers to a second
+//! thread that fsyncs the WAL file and only then answers. While one group
+//! is being fsynced the lane already runs the next one, and one fsync
+//! covers every group committed before it. An answer still means "on
+//! disk": the same promise `synchronous=FULL` makes.
 //!
 //! Checkpoints (copying the WAL back into the database file, with its own
-//! fsync) run on a second thread, not inside a group's commit: a group
+//! fsync) run on a third thread, not inside a group's commit: a group
 //! writes dozens of pages, so SQLite's automatic checkpoint would stall
 //! every few commits.
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,22 +44,34 @@ use crate::queue;
 use crate::writer::{Done, Op, Results, Step, plan};
 
 type Answer = Result<Vec<Result<Done, StoreError>>, StoreError>;
+type Reply = oneshot::Sender<Result<Done, StoreError>>;
 
-struct Group {
-    ops: Vec<Op>,
-    reply: oneshot::Sender<Answer>,
+enum Msg {
+    Group {
+        ops: Vec<Op>,
+        replies: Vec<Reply>,
+    },
+    /// Answered once everything sent before it is written.
+    Barrier(oneshot::Sender<()>),
 }
 
-/// The handle to a store's lane thread.
+/// Committed, waiting for the fsync that makes it durable.
+struct Written {
+    results: Vec<Result<Done, StoreError>>,
+    replies: Vec<Reply>,
+}
+
+/// The handle to a store's lane threads.
 pub(crate) struct Lane {
-    groups: std_mpsc::Sender<Group>,
-    thread: JoinHandle<()>,
+    msgs: std_mpsc::Sender<Msg>,
+    threads: Vec<JoinHandle<()>>,
     stop_checkpoints: std_mpsc::Sender<()>,
-    checkpoints: JoinHandle<()>,
 }
 
 /// How often the checkpoint thread looks for new commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// The most jobs merged into one commit.
+const MAX_MERGE: usize = 1024;
 
 fn err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e
@@ -74,47 +95,58 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_events (account_id, event_id, even
      event_name, event_source, username, access_key_id, read_only, body) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (account_id, event_id) DO NOTHING";
 impl Lane {
-    /// Opens the lane's connection to the (already migrated) store at
-    /// `path` and starts its thread.
+    /// Opens the lane's connections to the (already migrated) store at
+    /// `path` and starts its threads.
     pub(crate) fn open(path: &Path) -> Result<Lane, StoreError> {
         let conn = connect(path)?;
+        // Durable by the syncer's fsync, not inside the commit.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(err)?;
         conn.set_prepared_statement_cache_capacity(64);
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        // The WAL exists while any connection is open (the migrations
+        // opened it); fsync on this handle flushes the file's pages
+        // whoever wrote them.
+        let wal = File::open(&wal_path)
+            .map_err(|e| StoreError::Engine(format!("opening the WAL {wal_path:?}: {e}")))?;
         let checkpointer = connect(path)?;
         let committed = Arc::new(AtomicBool::new(false));
-        let (groups, rx) = std_mpsc::channel::<Group>();
-        let flag = committed.clone();
-        let thread = std::thread::Builder::new()
-            .name("ferry-sqlite-lane".into())
-            .spawn(move || {
-                let mut conn = conn;
-                while let Ok(group) = rx.recv() {
-                    let answer = commit(&mut conn, &group.ops);
-                    flag.store(true, Ordering::Release);
-                    // A writer that went away needs no answer.
-                    let _ = group.reply.send(answer);
-                }
-            })
-            .map_err(|e| StoreError::Engine(format!("starting the SQLite lane: {e}")))?;
+        let (msgs, rx) = std_mpsc::channel::<Msg>();
+        let (written, to_sync) = std_mpsc::channel::<Written>();
         let (stop_checkpoints, stop) = std_mpsc::channel::<()>();
-        let checkpoints = std::thread::Builder::new()
-            .name("ferry-sqlite-checkpoint".into())
-            .spawn(move || {
-                while let Err(std_mpsc::RecvTimeoutError::Timeout) =
-                    stop.recv_timeout(CHECKPOINT_EVERY)
-                {
-                    if committed.swap(false, Ordering::AcqRel) {
-                        checkpoint(&checkpointer);
+        let flag = committed.clone();
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| StoreError::Engine(format!("starting {name}: {e}")))
+        };
+        let threads = vec![
+            spawn(
+                "ferry-sqlite-lane",
+                Box::new(move || serve(conn, &rx, &written, &flag)),
+            )?,
+            spawn("ferry-sqlite-sync", Box::new(move || sync(&wal, &to_sync)))?,
+            spawn(
+                "ferry-sqlite-checkpoint",
+                Box::new(move || {
+                    while let Err(std_mpsc::RecvTimeoutError::Timeout) =
+                        stop.recv_timeout(CHECKPOINT_EVERY)
+                    {
+                        if committed.swap(false, Ordering::AcqRel) {
+                            checkpoint(&checkpointer);
+                        }
                     }
-                }
-            })
-            .map_err(|e| StoreError::Engine(format!("starting the SQLite checkpoints: {e}")))?;
+                }),
+            )?,
+        ];
         Ok(Lane {
-            groups,
-            thread,
+            msgs,
+            threads,
             stop_checkpoints,
-            checkpoints,
         })
     }
 
@@ -134,32 +166,107 @@ impl Lane {
         }
     }
 
-    /// Commits `ops` (every one [`Lane::takes`]) as one group.
-    pub(crate) async fn commit(&self, ops: Vec<Op>) -> Answer {
-        let (reply, answer) = oneshot::channel();
-        self.groups
-            .send(Group { ops, reply })
-            .map_err(|_| StoreError::Engine("the SQLite lane stopped".into()))?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Engine("the SQLite lane stopped".into())))
+    /// Queues `ops` (every one [`Lane::takes`]); each answer goes to its
+    /// reply once its commit is on disk.
+    pub(crate) fn submit(&self, ops: Vec<Op>, replies: Vec<Reply>) {
+        if let Err(std_mpsc::SendError(Msg::Group { replies, .. })) =
+            self.msgs.send(Msg::Group { ops, replies })
+        {
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Engine("the SQLite lane stopped".into())));
+            }
+        }
     }
 
-    /// Stops the thread and closes its connection.
+    /// Waits until everything submitted before is written (not yet
+    /// necessarily fsynced): the lane holds no lock after it.
+    pub(crate) async fn barrier(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.msgs.send(Msg::Barrier(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Answers what is queued, then stops the threads and closes the
+    /// connections.
     pub(crate) async fn close(self) {
         let Lane {
-            groups,
-            thread,
+            msgs,
+            threads,
             stop_checkpoints,
-            checkpoints,
         } = self;
-        drop(groups);
+        drop(msgs);
         let _ = stop_checkpoints.send(());
         let _ = tokio::task::spawn_blocking(move || {
-            let _ = thread.join();
-            let _ = checkpoints.join();
+            for t in threads {
+                let _ = t.join();
+            }
         })
         .await;
+    }
+}
+
+/// The lane thread: merges what piled up into one commit, hands the
+/// answers to the syncer.
+fn serve(
+    mut conn: Connection,
+    rx: &std_mpsc::Receiver<Msg>,
+    written: &std_mpsc::Sender<Written>,
+    committed: &AtomicBool,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut ops = Vec::new();
+        let mut replies = Vec::new();
+        let mut barriers = Vec::new();
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Group { ops: o, replies: r } => {
+                    ops.extend(o);
+                    replies.extend(r);
+                }
+                Msg::Barrier(b) => barriers.push(b),
+            }
+            if ops.len() < MAX_MERGE {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !ops.is_empty() {
+            let results = match commit(&mut conn, &ops) {
+                Ok(results) => results,
+                Err(e) => replies.iter().map(|_| Err(e.clone())).collect(),
+            };
+            committed.store(true, Ordering::Release);
+            // The syncer is gone only if it panicked; then nobody answers.
+            let _ = written.send(Written { results, replies });
+        }
+        for b in barriers {
+            let _ = b.send(());
+        }
+    }
+}
+
+/// The syncer thread: one fsync of the WAL for everything written since
+/// the last one, then the answers.
+fn sync(wal: &File, rx: &std_mpsc::Receiver<Written>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let synced = wal.sync_data();
+        for w in batch {
+            for (reply, result) in w.replies.into_iter().zip(w.results) {
+                let result = match (&synced, result) {
+                    (Err(e), Ok(_)) => Err(StoreError::Engine(format!(
+                        "the commit may not be on disk: fsync of the WAL failed: {e}"
+                    ))),
+                    (_, result) => result,
+                };
+                // A submitter that went away needs no answer.
+                let _ = reply.send(result);
+            }
+        }
     }
 }
 

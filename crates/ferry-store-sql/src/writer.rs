@@ -110,34 +110,35 @@ async fn run(
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        commit(
-            engine,
-            &pool,
-            lane.as_ref(),
-            std::mem::take(&mut group),
-            &cache,
-        )
-        .await;
+        let jobs = std::mem::take(&mut group);
+        if let Some(lane) = &lane {
+            if jobs.iter().all(|j| Lane::takes(&j.op)) {
+                // Handed over, not waited for: the lane merges what piles
+                // up and answers after the fsync that covers it.
+                let (ops, replies) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+                lane.submit(ops, replies);
+                continue;
+            }
+            // The sqlx connection writes next: the lane must have written
+            // what it was given (a deferred transaction that read before
+            // the lane's commit could not write after it).
+            lane.barrier().await;
+        }
+        commit(engine, &pool, jobs, &cache).await;
     }
     if let Some(lane) = lane {
         lane.close().await;
     }
 }
 
-async fn commit(
-    engine: Engine,
-    pool: &AnyPool,
-    lane: Option<&Lane>,
-    jobs: Vec<Job>,
-    cache: &ReadCache,
-) {
+async fn commit(engine: Engine, pool: &AnyPool, jobs: Vec<Job>, cache: &ReadCache) {
     let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
     // Before anyone hears of the commit, so their next read sees it. (Also
     // when the commit fails: the cache is only ever emptied too often.)
     let invalidates = ops
         .iter()
         .any(|op| matches!(op, Op::Apply(b) if ReadCache::changes(&b.0)));
-    let outcome = commit_ops(engine, pool, lane, ops).await;
+    let outcome = commit_ops(engine, pool, ops).await;
     if invalidates {
         cache.invalidate();
     }
@@ -156,14 +157,8 @@ async fn commit(
 async fn commit_ops(
     engine: Engine,
     pool: &AnyPool,
-    lane: Option<&Lane>,
     ops: Vec<Op>,
 ) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
-    if let Some(lane) = lane
-        && ops.iter().all(Lane::takes)
-    {
-        return lane.commit(ops).await;
-    }
     // First without savepoints (two statements less per job): nearly every
     // group has no failing job. If one fails, the whole transaction is
     // rolled back and the group runs again with a savepoint per job.

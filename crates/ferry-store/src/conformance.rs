@@ -98,6 +98,7 @@ where
     message_claims(fresh().await).await;
     fifo_and_redrive(fresh().await).await;
     concurrent_claims(fresh().await).await;
+    mixed_writes(fresh().await).await;
     buckets_and_objects(fresh().await).await;
     multipart_uploads(fresh().await).await;
     batches_are_atomic(fresh().await).await;
@@ -1366,6 +1367,43 @@ pub async fn concurrent_claims(s: Arc<dyn Store>) {
     all.dedup();
     assert_eq!(n, all.len(), "a message went to two receivers");
     assert_eq!(n, 200);
+}
+
+/// Data-plane writes (sends, receives) and other writes (accounts)
+/// submitted together all succeed and all land: engines that run the two
+/// kinds on different paths must not trip over each other's locks.
+pub async fn mixed_writes(s: Arc<dyn Store>) {
+    let a = acct(1);
+    let mut tasks = Vec::new();
+    for i in 0..60u64 {
+        let store = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let w = match i % 3 {
+                0 => Write::PutAccount(account(100 + i, &format!("mixed{i}"), Tier::Pooled)),
+                _ => Write::PutMessage(new_message(a, "mixed", &format!("m{i}"), 10)),
+            };
+            store.apply(WriteBatch::one(w)).await
+        }));
+        if i % 10 == 0 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.receive_messages(&receive_at(a, "mixed", 20, 10, &format!("r{i}-")))
+                    .await
+                    .map(|_| ())
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("join").expect("every write succeeds");
+    }
+    for i in (0..60u64).step_by(3) {
+        assert!(
+            s.get_account(acct(100 + i)).await.expect("get").is_some(),
+            "account {i} landed"
+        );
+    }
+    let listed = s.list_messages(a, "mixed").await.expect("list");
+    assert_eq!(listed.len(), 40, "every message landed");
 }
 
 /// Bucket names, buckets, objects in byte order, blob sweeps.
