@@ -499,6 +499,37 @@ def test_bucket_policy_grants_another_account(ferry, vs3, ss3, stranger, bucket)
         ss3.get_object(Bucket=bucket, Key="exports/report.csv")
 
 
+def test_list_conditions_prefix_delimiter_max_keys(ferry, vs3, ss3, stranger, bucket):
+    # A customer may list one folder, one level at a time, a page at most 100.
+    for key in ("exports/a.csv", "exports/2026/b.csv", "internal/x"):
+        vs3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    vs3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_of(ferry, stranger)}:root"},
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+            "Condition": {
+                "StringEquals": {"s3:prefix": "exports/", "s3:delimiter": "/"},
+                "NumericLessThanEquals": {"s3:max-keys": "100"},
+            },
+        }],
+    }))
+    got = ss3.list_objects_v2(Bucket=bucket, Prefix="exports/", Delimiter="/", MaxKeys=50)
+    assert [o["Key"] for o in got["Contents"]] == ["exports/a.csv"]
+    assert [p["Prefix"] for p in got["CommonPrefixes"]] == ["exports/2026/"]
+    refused = [
+        dict(Prefix="internal/", Delimiter="/", MaxKeys=50),
+        dict(Prefix="exports/", MaxKeys=50),
+        dict(Prefix="exports/", Delimiter="/", MaxKeys=500),
+        dict(Delimiter="/", MaxKeys=50),
+    ]
+    for args in refused:
+        with client_error("AccessDenied", 403):
+            ss3.list_objects_v2(Bucket=bucket, **args)
+
+
 def test_malformed_policy(vs3, bucket):
     with client_error("MalformedPolicy", 400):
         vs3.put_bucket_policy(Bucket=bucket, Policy="{not json")

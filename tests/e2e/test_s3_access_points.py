@@ -379,3 +379,30 @@ def test_arn_of_a_missing_access_point(ferry, customer, vendor_id):
     arn = f"arn:aws:s3:{REGION}:{vendor_id}:accesspoint/{apname('gone')}"
     with client_error("NoSuchBucket", 404):
         s3.get_object(Bucket=arn, Key="shared/report.csv")
+
+
+def test_bucket_delegates_to_one_access_point_by_arn_and_origin(vctl, vs3, cs3, vendor_id, shared):
+    # s3:DataAccessPointArn names the one access point the bucket trusts;
+    # s3:AccessPointNetworkOrigin is Internet for an access point without a VPC.
+    def delegate(arn: str, origin: str) -> None:
+        vs3.put_bucket_policy(Bucket=shared["bucket"], Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "*",
+                "Resource": [f"arn:aws:s3:::{shared['bucket']}", f"arn:aws:s3:::{shared['bucket']}/*"],
+                "Condition": {"StringEquals": {"s3:DataAccessPointArn": arn,
+                                               "s3:AccessPointNetworkOrigin": origin}},
+            }],
+        }))
+
+    assert vctl.get_access_point(AccountId=vendor_id, Name=shared["name"])["NetworkOrigin"] == "Internet"
+    delegate(shared["arn"], "Internet")
+    assert cs3.get_object(Bucket=shared["alias"], Key="shared/report.csv")["Body"].read() == b"a,b\n1,2\n"
+    delegate(shared["arn"] + "-other", "Internet")
+    with client_error("AccessDenied", 403):
+        cs3.get_object(Bucket=shared["alias"], Key="shared/report.csv")
+    delegate(shared["arn"], "VPC")
+    with client_error("AccessDenied", 403):
+        cs3.get_object(Bucket=shared["alias"], Key="shared/report.csv")

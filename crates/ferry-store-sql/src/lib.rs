@@ -13,7 +13,9 @@
 //! (`ferry_<id>`), opened by [`SqlFactory`].
 //!
 //! Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a commit
-//! is on disk before `apply` returns; Postgres commits are durable by default.
+//! is on disk before `apply` returns (the SQS data plane's lane, `lane.rs`,
+//! fsyncs the WAL itself before it answers); Postgres commits are durable by
+//! default.
 
 mod bulk;
 mod cache;
