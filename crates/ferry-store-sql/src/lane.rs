@@ -91,6 +91,41 @@ fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
+/// The queue statements the lane runs, in SQLite's placeholders, made once.
+struct Sql {
+    insert_message: String,
+    delete_by_handle: String,
+    delete_by_id: String,
+    expire_dedup: String,
+    insert_dedup: String,
+    redrive: String,
+    redrive_delete: String,
+    claim: String,
+    claim_fifo: String,
+    change_visibility: String,
+    held: String,
+}
+
+fn sql() -> &'static Sql {
+    static SQL: std::sync::OnceLock<Sql> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let sqlite = crate::engine::Engine::Sqlite;
+        Sql {
+            insert_message: numbered(queue::INSERT_MESSAGE),
+            delete_by_handle: numbered(queue::DELETE_BY_HANDLE),
+            delete_by_id: numbered(queue::DELETE_BY_ID),
+            expire_dedup: numbered(queue::EXPIRE_DEDUP),
+            insert_dedup: numbered(queue::INSERT_DEDUP),
+            redrive: numbered(&queue::redrive_sql(sqlite)),
+            redrive_delete: numbered(queue::REDRIVE_DELETE_SQLITE),
+            claim: numbered(&queue::claim_sql(sqlite, false)),
+            claim_fifo: numbered(&queue::claim_sql(sqlite, true)),
+            change_visibility: numbered(queue::CHANGE_VISIBILITY),
+            held: numbered(queue::HELD),
+        }
+    })
+}
+
 const INSERT_AUDIT: &str = "INSERT INTO audit_events (account_id, event_id, event_time, \
      event_name, event_source, username, access_key_id, read_only, body) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (account_id, event_id) DO NOTHING";
@@ -306,7 +341,10 @@ fn commit(conn: &mut Connection, ops: &[Op]) -> Answer {
         let mut results = Results::new(ops.len());
         for step in plan(ops) {
             match step {
-                Step::Apply { batch, jobs } => match apply(&tx, &batch) {
+                Step::Apply { jobs } => match jobs.iter().try_for_each(|&i| match &ops[i] {
+                    Op::Apply(batch) => apply(&tx, batch),
+                    _ => Ok(()),
+                }) {
                     Ok(()) => results.applied(&jobs),
                     Err(e) => results.fail(e),
                 },
@@ -379,7 +417,7 @@ fn apply(conn: &Connection, batch: &WriteBatch) -> Result<(), StoreError> {
                 message_id,
                 receipt_handle: Some(h),
             } => {
-                conn.prepare_cached(&numbered(queue::DELETE_BY_HANDLE))
+                conn.prepare_cached(&sql().delete_by_handle)
                     .and_then(|mut s| s.execute(params![account.to_string(), queue, message_id, h]))
                     .map_err(err)?;
             }
@@ -389,7 +427,7 @@ fn apply(conn: &Connection, batch: &WriteBatch) -> Result<(), StoreError> {
                 message_id,
                 receipt_handle: None,
             } => {
-                conn.prepare_cached(&numbered(queue::DELETE_BY_ID))
+                conn.prepare_cached(&sql().delete_by_id)
                     .and_then(|mut s| s.execute(params![account.to_string(), queue, message_id]))
                     .map_err(err)?;
             }
@@ -402,7 +440,7 @@ fn apply(conn: &Connection, batch: &WriteBatch) -> Result<(), StoreError> {
                 // An expired record of the same id gives way; a live one
                 // makes the insert a unique violation: "duplicate".
                 let account = record.account_id.to_string();
-                conn.prepare_cached(&numbered(queue::EXPIRE_DEDUP))
+                conn.prepare_cached(&sql().expire_dedup)
                     .and_then(|mut s| {
                         s.execute(params![
                             account,
@@ -412,7 +450,7 @@ fn apply(conn: &Connection, batch: &WriteBatch) -> Result<(), StoreError> {
                         ])
                     })
                     .map_err(err)?;
-                conn.prepare_cached(&numbered(queue::INSERT_DEDUP))
+                conn.prepare_cached(&sql().insert_dedup)
                     .and_then(|mut s| {
                         s.execute(params![
                             account,
@@ -436,7 +474,7 @@ fn apply(conn: &Connection, batch: &WriteBatch) -> Result<(), StoreError> {
 }
 
 fn put_message(conn: &Connection, m: &QueueMessage) -> Result<(), StoreError> {
-    conn.prepare_cached(&numbered(queue::INSERT_MESSAGE))
+    conn.prepare_cached(&sql().insert_message)
         .and_then(|mut s| {
             s.execute(params![
                 m.account_id.to_string(),
@@ -482,26 +520,28 @@ fn receive(conn: &Connection, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, S
     let account = r.account.to_string();
     let now = ms(r.now);
     if let Some(d) = &r.redrive {
-        conn.prepare_cached(&numbered(&queue::redrive_sql(
-            crate::engine::Engine::Sqlite,
-        )))
-        .and_then(|mut s| {
-            s.execute(params![
-                account,
-                r.queue,
-                d.dead_letter_queue,
-                now,
-                d.retention_seconds.saturating_mul(1000),
-                d.max_receive_count
-            ])
-        })
-        .map_err(err)?;
-        conn.prepare_cached(&numbered(queue::REDRIVE_DELETE_SQLITE))
+        conn.prepare_cached(&sql().redrive)
+            .and_then(|mut s| {
+                s.execute(params![
+                    account,
+                    r.queue,
+                    d.dead_letter_queue,
+                    now,
+                    d.retention_seconds.saturating_mul(1000),
+                    d.max_receive_count
+                ])
+            })
+            .map_err(err)?;
+        conn.prepare_cached(&sql().redrive_delete)
             .and_then(|mut s| s.execute(params![account, r.queue, now, d.max_receive_count]))
             .map_err(err)?;
     }
-    let sql = numbered(&queue::claim_sql(crate::engine::Engine::Sqlite, r.fifo));
-    let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
+    let claim = if r.fifo {
+        &sql().claim_fifo
+    } else {
+        &sql().claim
+    };
+    let mut stmt = conn.prepare_cached(claim).map_err(err)?;
     let rows = stmt
         .query_map(
             params![
@@ -512,23 +552,25 @@ fn receive(conn: &Connection, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, S
                 r.token,
                 i64::try_from(r.max).unwrap_or(i64::MAX)
             ],
+            // By position (the order of MESSAGE_COLS): a lookup by name
+            // compares every column's name.
             |row| {
                 Ok(QueueMessage {
-                    seq: row.get("seq")?,
+                    seq: row.get(0)?,
                     account_id: r.account,
-                    queue_name: row.get("queue_name")?,
-                    message_id: row.get("message_id")?,
-                    body: row.get("body")?,
-                    md5: row.get("md5")?,
-                    meta: row.get("meta")?,
-                    group_id: row.get("group_id")?,
-                    source_queue: row.get("source_queue")?,
-                    sent_at: from_ms(row.get("sent_at")?),
-                    visible_at: from_ms(row.get("visible_at")?),
-                    expires_at: from_ms(row.get("expires_at")?),
-                    receive_count: row.get("receive_count")?,
-                    first_received_at: row.get::<_, Option<i64>>("first_received_at")?.map(from_ms),
-                    receipt_handle: row.get("receipt_handle")?,
+                    queue_name: row.get(2)?,
+                    message_id: row.get(3)?,
+                    body: row.get(4)?,
+                    md5: row.get(5)?,
+                    meta: row.get(6)?,
+                    group_id: row.get(7)?,
+                    source_queue: row.get(8)?,
+                    sent_at: from_ms(row.get(9)?),
+                    visible_at: from_ms(row.get(10)?),
+                    expires_at: from_ms(row.get(11)?),
+                    receive_count: row.get(12)?,
+                    first_received_at: row.get::<_, Option<i64>>(13)?.map(from_ms),
+                    receipt_handle: row.get(14)?,
                 })
             },
         )
@@ -548,14 +590,14 @@ fn change_visibility(
 ) -> Result<VisibilityOutcome, StoreError> {
     let account = account.to_string();
     let changed = conn
-        .prepare_cached(&numbered(queue::CHANGE_VISIBILITY))
+        .prepare_cached(&sql().change_visibility)
         .and_then(|mut s| s.execute(params![ms(visible_until), account, queue, handle, ms(now)]))
         .map_err(err)?;
     if changed > 0 {
         return Ok(VisibilityOutcome::Changed);
     }
     let held = conn
-        .prepare_cached(&numbered(queue::HELD))
+        .prepare_cached(&sql().held)
         .and_then(|mut s| {
             s.query_row(params![account, queue, handle], |r| r.get::<_, i64>(0))
                 .optional()

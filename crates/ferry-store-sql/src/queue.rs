@@ -10,7 +10,7 @@ use sqlx::AssertSqlSafe;
 use crate::engine::{Engine, ms};
 use crate::rows::queue_message;
 
-/// The columns `queue_message` reads.
+/// The columns `queue_message` reads (the lane reads them by position).
 pub(crate) const MESSAGE_COLS: &str = "seq, account_id, queue_name, message_id, body, md5, meta, \
      group_id, source_queue, sent_at, visible_at, expires_at, receive_count, first_received_at, \
      receipt_handle";

@@ -167,8 +167,14 @@ async fn commit_ops(
         let mut results = Results::new(ops.len());
         for step in plan(&ops) {
             match step {
-                Step::Apply { batch, jobs } => {
-                    match run_op(engine, &mut tx, Op::Apply(batch)).await {
+                Step::Apply { jobs } => {
+                    let mut merged = WriteBatch::new();
+                    for &i in &jobs {
+                        if let Op::Apply(batch) = &ops[i] {
+                            merged.0.extend(batch.0.iter().cloned());
+                        }
+                    }
+                    match run_op(engine, &mut tx, Op::Apply(merged)).await {
                         Ok(_) => results.applied(&jobs),
                         Err(e) => results.fail(e),
                     }
@@ -221,9 +227,8 @@ async fn commit_ops(
 
 /// One step of a group's optimistic pass.
 pub(crate) enum Step {
-    /// Every plain write of the group as one batch; `jobs` are the
-    /// `Apply` jobs it answers.
-    Apply { batch: WriteBatch, jobs: Vec<usize> },
+    /// The writes of every `Apply` job (`jobs`) as one batch.
+    Apply { jobs: Vec<usize> },
     /// One claim shared by several receives.
     SharedReceive {
         jobs: Vec<usize>,
@@ -241,19 +246,11 @@ pub(crate) enum Step {
 /// timeout share one claim, split between them afterwards.
 pub(crate) fn plan(ops: &[Op]) -> Vec<Step> {
     let mut steps = Vec::new();
-    let mut merged = WriteBatch::new();
-    let mut applies = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        if let Op::Apply(batch) = op {
-            merged.0.extend(batch.0.iter().cloned());
-            applies.push(i);
-        }
-    }
+    let applies: Vec<usize> = (0..ops.len())
+        .filter(|&i| matches!(ops[i], Op::Apply(_)))
+        .collect();
     if !applies.is_empty() {
-        steps.push(Step::Apply {
-            batch: merged,
-            jobs: applies,
-        });
+        steps.push(Step::Apply { jobs: applies });
     }
     let shared = shared_receives(ops);
     for (jobs, request) in &shared {
