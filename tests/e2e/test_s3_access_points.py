@@ -14,43 +14,12 @@ entry would for a real deployment."""
 
 import hashlib
 import json
-import socket
 
 import pytest
-from botocore.config import Config
 
-from conftest import _boto_session
+from localhost_names import local_client as ferry_client
+from localhost_names import resolving_localhost_subdomains  # noqa: F401 (module fixture)
 from util import REGION, Creds, client_error, ct_detail, http_request, sign, unique, wait_for_request_ids
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
-        host = "127.0.0.1"
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def resolve_localhost_subdomains():
-    socket.getaddrinfo = _getaddrinfo
-    yield
-    socket.getaddrinfo = _real_getaddrinfo
-
-
-def local_endpoint(ferry) -> str:
-    return f"http://localhost:{ferry.port}"
-
-
-def ferry_client(ferry, service: str, creds: Creds, **config):
-    """A boto3 client for `http://localhost:PORT` (conftest's are for the
-    IP address, under which botocore's host prefixes name nothing)."""
-    cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                 connect_timeout=5, read_timeout=30, signature_version="s3v4", **config)
-    return _boto_session().client(
-        service, endpoint_url=local_endpoint(ferry), region_name=REGION,
-        aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token, config=cfg)
 
 
 @pytest.fixture(scope="module")
