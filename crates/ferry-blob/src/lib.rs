@@ -69,7 +69,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::path::Path as ObjPath;
 use object_store::prefix::PrefixStore;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 pub use error::BlobError;
 pub use ferry_store::BlobRoot;
@@ -227,6 +227,39 @@ impl Stream for BlobReader {
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.stream.size_hint()
     }
+}
+
+/// Bytes per read of a local file.
+const FILE_CHUNK: u64 = 256 * 1024;
+
+/// A local file's `range` in [`FILE_CHUNK`] reads. object_store's own
+/// stream of a local file reads 8 KiB per blocking task, which held a 1 GiB
+/// GET to ~100-350 MB/s on this machine's 2 cores.
+fn file_stream(
+    file: std::fs::File,
+    range: Range<u64>,
+    key: String,
+) -> BoxStream<'static, Result<Bytes, BlobError>> {
+    let file = Arc::new(file);
+    futures_util::stream::try_unfold(range.start, move |pos| {
+        let (file, key, end) = (file.clone(), key.clone(), range.end);
+        async move {
+            if pos >= end {
+                return Ok(None);
+            }
+            let len = usize::try_from((end - pos).min(FILE_CHUNK)).unwrap_or(0);
+            let read = tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; len];
+                file.read_exact_at(&mut buf, pos).map(|()| buf)
+            })
+            .await
+            .map_err(|e| BlobError::Io(format!("{key}: {e}")))?
+            .map_err(|e| BlobError::Io(format!("{key}: {e}")))?;
+            Ok(Some((Bytes::from(read), pos + len as u64)))
+        }
+    })
+    .boxed()
 }
 
 impl Blobs {
@@ -413,10 +446,10 @@ impl Blobs {
         let size = res.meta.size;
         let range = res.range.clone();
         let k = key.to_string();
-        let stream = res
-            .into_stream()
-            .map_err(move |e| BlobError::store(&k, e))
-            .boxed();
+        let stream = match res.payload {
+            GetResultPayload::File(file, _) => file_stream(file, range.clone(), k),
+            GetResultPayload::Stream(s) => s.map_err(move |e| BlobError::store(&k, e)).boxed(),
+        };
         Ok(BlobReader {
             size,
             range,
