@@ -559,20 +559,17 @@ pub(crate) async fn handle(
                 params["bucket"] = json!(b);
             }
             audit.request_parameters = Some(params);
-            match (caller.context(), account) {
-                // Anonymous callers have no account to act in.
-                (None, _) => Err(ControlError::access_denied()),
-                (Some(_), Err(e)) => Err(e),
-                (Some(ctx), Ok(account)) => {
-                    if account != ctx.principal.account {
-                        // The core refuses this too (it decides); refusing
-                        // here as well spares reading the body, so a client
-                        // waiting on 100-continue gets its answer at once.
-                        Err(ControlError::access_denied())
-                    } else {
-                        run(backend, ctx, account, &op, &parts.uri, body).await
-                    }
+            let ctx = caller.context();
+            match account {
+                Err(e) => Err(e),
+                // The core refuses this too (it decides; an anonymous
+                // caller's account is never one); refusing here as well
+                // spares reading the body, so a client waiting on
+                // 100-continue gets its answer at once.
+                Ok(account) if account != ctx.principal.account => {
+                    Err(ControlError::access_denied())
                 }
+                Ok(account) => run(backend, ctx, account, &op, &parts.uri, body).await,
             }
         }
     };

@@ -13,9 +13,7 @@
 //! find the context and hand it to ferry-core, which makes every
 //! authorization decision. Nothing here decides who may do what: an unsigned
 //! request arrives with the anonymous principal's context, and the core's
-//! policies (a grant to `*`) decide, as for anyone else. S3 Control still
-//! refuses anonymous callers before the core: they have no account to act
-//! in.
+//! policies (a grant to `*`) decide, as for anyone else.
 //!
 //! Each response carries a [`ferry_http::RestAudit`] (operation name, bucket
 //! owner, error code) for the front door's audit record.

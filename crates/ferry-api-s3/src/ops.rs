@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use crate::audit::AuditSlot;
 use crate::backend::{
-    Backend, BodyError, ByteRange, Checksum, ChecksumAlgorithm, ChecksumRequest, GetRequest,
-    ListOutcome, ListRequest, ObjectHeaders, ObjectInfo, TrailerSource,
+    Backend, BodyError, BodyStream, ByteRange, Checksum, ChecksumAlgorithm, ChecksumRequest,
+    GetRequest, ListOutcome, ListRequest, ObjectHeaders, ObjectInfo, TrailerSource,
 };
 use crate::error::{access_denied, body_error, coded, from_body, from_core};
 use crate::token;
@@ -216,6 +216,46 @@ fn trailer_source<T>(req: &S3Request<T>) -> Option<TrailerSource> {
 }
 
 /// What a write says about its flexible checksum, as sent.
+/// Watches a request body on its way to the core for its first failure.
+struct BodyWatch {
+    failure: Arc<Mutex<Option<BodyError>>>,
+}
+
+/// The body as the backend takes it, and the watch that keeps its first
+/// failure aside: whatever error the core makes of a failed body, the
+/// client hears the front door's code and status.
+fn watch_body(body: Option<dto::StreamingBlob>) -> (BodyStream, BodyWatch) {
+    let failure: Arc<Mutex<Option<BodyError>>> = Arc::default();
+    let seen = failure.clone();
+    let stream = match body {
+        Some(blob) => blob
+            .map_err(move |e| {
+                let b = body_error(e.as_ref());
+                if let Ok(mut f) = seen.lock() {
+                    f.get_or_insert_with(|| b.clone());
+                }
+                b
+            })
+            .boxed(),
+        None => futures::stream::empty().boxed(),
+    };
+    (stream, BodyWatch { failure })
+}
+
+impl BodyWatch {
+    /// The answer to a write that read the body: a body failure wins. (A
+    /// core that stored despite one would be a bug; refuse rather than
+    /// acknowledge bytes that did not check out.)
+    fn settle<T>(self, stored: Result<T, ferry_core::CoreError>) -> S3Result<T> {
+        let failure = self.failure.lock().ok().and_then(|mut f| f.take());
+        match (stored, failure) {
+            (_, Some(b)) => Err(from_body(&b)),
+            (Err(e), None) => Err(from_core(&e)),
+            (Ok(t), None) => Ok(t),
+        }
+    }
+}
+
 fn checksum_request<T>(req: &S3Request<T>, values: Vec<(String, String)>) -> ChecksumRequest {
     ChecksumRequest {
         algorithm: raw_header(req, "x-amz-sdk-checksum-algorithm"),
@@ -573,35 +613,12 @@ impl S3 for FerryS3 {
                 tags: tagging::parse_tagging_header(input.tagging.as_deref())?,
             };
             let checksum = checksum_request(&req, given_checksums!(input));
-            // The first body failure is kept aside: whatever error the core
-            // makes of it, the client hears the front door's code and status.
-            let failure: Arc<Mutex<Option<BodyError>>> = Arc::default();
-            let seen = failure.clone();
-            let stream = match body {
-                Some(blob) => blob
-                    .map_err(move |e| {
-                        let b = body_error(e.as_ref());
-                        if let Ok(mut f) = seen.lock() {
-                            f.get_or_insert_with(|| b.clone());
-                        }
-                        b
-                    })
-                    .boxed(),
-                None => futures::stream::empty().boxed(),
-            };
+            let (stream, watch) = watch_body(body);
             let stored = self
                 .backend
                 .put_object(ctx, &bucket, &key, headers, checksum, stream)
                 .await;
-            let body_failure = failure.lock().ok().and_then(|mut f| f.take());
-            let put = match (stored, body_failure) {
-                (Err(_), Some(b)) => return Err(from_body(&b)),
-                (Err(e), None) => return Err(from_core(&e)),
-                // A core that stored despite a failed body would be a bug;
-                // refuse rather than acknowledge bytes that did not check out.
-                (Ok(_), Some(b)) => return Err(from_body(&b)),
-                (Ok(t), None) => t,
-            };
+            let put = watch.settle(stored)?;
             let mut out = dto::PutObjectOutput {
                 e_tag: etag(&put.etag),
                 checksum_type: checksum_type(Some(&put.checksum)),

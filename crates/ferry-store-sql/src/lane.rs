@@ -361,7 +361,7 @@ fn commit(conn: &mut Connection, ops: &[Op]) -> Answer {
                 break;
             }
         }
-        match results.finish(ops.len()) {
+        match results.finish() {
             Ok(results) => {
                 tx.commit().map_err(err)?;
                 return Ok(results);

@@ -2,9 +2,6 @@
 //! s3s's typed input into one ferry-core call and back, as in `ops`. Kept
 //! apart from the single-object operations so the two grow independently.
 
-use std::sync::{Arc, Mutex};
-
-use futures::{StreamExt, TryStreamExt};
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 use serde_json::json;
@@ -12,13 +9,14 @@ use serde_json::json;
 use super::{
     FerryS3, acl_supported, begin, bucket_params, caller, checksum_request, checksum_type, etag,
     finish, from_s3_time, given_checksums, object_params, raw_header, set_checksum, to_s3_time,
+    watch_body,
 };
 use crate::backend::{
-    BodyError, ByteRange, ChecksumAlgorithm, ChecksumRequest, CompletedPart, CopyRequest,
-    CopySource, GetRequest, ListUploadsRequest, MetadataDirective, ObjectHeaders, TaggingDirective,
+    ByteRange, ChecksumAlgorithm, ChecksumRequest, CompletedPart, CopyRequest, CopySource,
+    GetRequest, ListUploadsRequest, MetadataDirective, ObjectHeaders, TaggingDirective,
     UploadChecksum,
 };
-use crate::error::{body_error, coded, from_body, from_core};
+use crate::error::{coded, from_core};
 
 /// S3's largest page of parts and of uploads.
 const MAX_LISTED: i32 = 1000;
@@ -227,22 +225,7 @@ impl FerryS3 {
                 "Server-side encryption with customer-provided keys",
             )])?;
             let checksum = checksum_request(&req, given_checksums!(i));
-            // As PutObject: the first body failure is kept aside so the
-            // client hears the front door's code and status.
-            let failure: Arc<Mutex<Option<BodyError>>> = Arc::default();
-            let seen = failure.clone();
-            let stream = match body {
-                Some(blob) => blob
-                    .map_err(move |e| {
-                        let b = body_error(e.as_ref());
-                        if let Ok(mut f) = seen.lock() {
-                            f.get_or_insert_with(|| b.clone());
-                        }
-                        b
-                    })
-                    .boxed(),
-                None => futures::stream::empty().boxed(),
-            };
+            let (stream, watch) = watch_body(body);
             let stored = self
                 .backend
                 .upload_part(
@@ -256,12 +239,7 @@ impl FerryS3 {
                     stream,
                 )
                 .await;
-            let body_failure = failure.lock().ok().and_then(|mut f| f.take());
-            let part = match (stored, body_failure) {
-                (_, Some(b)) => return Err(from_body(&b)),
-                (Err(e), None) => return Err(from_core(&e)),
-                (Ok(p), None) => p,
-            };
+            let part = watch.settle(stored)?;
             let mut out = dto::UploadPartOutput {
                 e_tag: etag(&part.etag),
                 ..Default::default()

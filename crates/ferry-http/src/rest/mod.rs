@@ -74,11 +74,12 @@ pub struct AnonymousRequest {
 }
 
 impl RestCaller {
-    /// The request context of an authenticated caller.
-    pub fn context(&self) -> Option<&RequestContext> {
+    /// The request as ferry-core sees it: the caller's principal, or the
+    /// anonymous one.
+    pub fn context(&self) -> &RequestContext {
         match self {
-            RestCaller::Authenticated(ctx) => Some(ctx),
-            RestCaller::Anonymous(_) => None,
+            RestCaller::Authenticated(ctx) => ctx,
+            RestCaller::Anonymous(a) => &a.context,
         }
     }
 
