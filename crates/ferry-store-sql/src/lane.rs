@@ -19,6 +19,12 @@
 //! covers every group committed before it. An answer still means "on
 //! disk": the same promise `synchronous=FULL` makes.
 //!
+//! A receive does not wait for its own commit's fsync: a claim lost in a
+//! crash only makes its messages visible again, which is what a crash does
+//! to an undeleted message anyway. It waits for the commits before its own
+//! (the messages it hands out must be on disk), so a receive that returns a
+//! message sent in its own commit waits for the fsync like a send.
+//!
 //! Checkpoints (copying the WAL back into the database file, with its own
 //! fsync) run on a third thread, not inside a group's commit: a group
 //! writes dozens of pages, so SQLite's automatic checkpoint would stall
@@ -27,7 +33,7 @@
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -43,7 +49,9 @@ use crate::engine::{from_ms, ms};
 use crate::queue;
 use crate::writer::{Done, Op, Results, Step, plan};
 
-type Answer = Result<Vec<Result<Done, StoreError>>, StoreError>;
+/// The answers of a commit, and the highest message `seq` that existed
+/// before it began.
+type Answer = Result<(Vec<Result<Done, StoreError>>, i64), StoreError>;
 type Reply = oneshot::Sender<Result<Done, StoreError>>;
 
 enum Msg {
@@ -57,8 +65,12 @@ enum Msg {
 
 /// Committed, waiting for the fsync that makes it durable.
 struct Written {
-    results: Vec<Result<Done, StoreError>>,
-    replies: Vec<Reply>,
+    /// The commit's number (the lane counts from 1).
+    commit: u64,
+    /// Answers that wait only for the commits before this one.
+    early: Vec<(Reply, Result<Done, StoreError>)>,
+    /// Answers that wait for this commit's fsync.
+    durable: Vec<(Reply, Result<Done, StoreError>)>,
 }
 
 /// The handle to a store's lane threads.
@@ -129,6 +141,8 @@ fn sql() -> &'static Sql {
 const INSERT_AUDIT: &str = "INSERT INTO audit_events (account_id, event_id, event_time, \
      event_name, event_source, username, access_key_id, read_only, body) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (account_id, event_id) DO NOTHING";
+const LAST_SEQ: &str = "SELECT seq FROM sqlite_sequence WHERE name = 'sqs_messages'";
+
 impl Lane {
     /// Opens the lane's connections to the (already migrated) store at
     /// `path` and starts its threads.
@@ -149,6 +163,8 @@ impl Lane {
             .map_err(|e| StoreError::Engine(format!("opening the WAL {wal_path:?}: {e}")))?;
         let checkpointer = connect(path)?;
         let committed = Arc::new(AtomicBool::new(false));
+        let synced = Arc::new(AtomicU64::new(0));
+        let synced_by_lane = synced.clone();
         let (msgs, rx) = std_mpsc::channel::<Msg>();
         let (written, to_sync) = std_mpsc::channel::<Written>();
         let (stop_checkpoints, stop) = std_mpsc::channel::<()>();
@@ -162,9 +178,12 @@ impl Lane {
         let threads = vec![
             spawn(
                 "ferry-sqlite-lane",
-                Box::new(move || serve(conn, &rx, &written, &flag)),
+                Box::new(move || serve(conn, &rx, &written, &flag, &synced_by_lane)),
             )?,
-            spawn("ferry-sqlite-sync", Box::new(move || sync(&wal, &to_sync)))?,
+            spawn(
+                "ferry-sqlite-sync",
+                Box::new(move || sync(&wal, &to_sync, &synced)),
+            )?,
             spawn(
                 "ferry-sqlite-checkpoint",
                 Box::new(move || {
@@ -242,13 +261,16 @@ impl Lane {
 }
 
 /// The lane thread: merges what piled up into one commit, hands the
-/// answers to the syncer.
+/// answers to the syncer (or gives a receive's answer at once when every
+/// earlier commit is already on disk).
 fn serve(
     mut conn: Connection,
     rx: &std_mpsc::Receiver<Msg>,
     written: &std_mpsc::Sender<Written>,
     committed: &AtomicBool,
+    synced: &AtomicU64,
 ) {
+    let mut commit_no = 0u64;
     while let Ok(first) = rx.recv() {
         let mut ops = Vec::new();
         let mut replies = Vec::new();
@@ -267,13 +289,29 @@ fn serve(
             }
         }
         if !ops.is_empty() {
-            let results = match commit(&mut conn, &ops) {
-                Ok(results) => results,
-                Err(e) => replies.iter().map(|_| Err(e.clone())).collect(),
+            commit_no += 1;
+            let (results, before) = match commit(&mut conn, &ops) {
+                Ok(answer) => answer,
+                Err(e) => (replies.iter().map(|_| Err(e.clone())).collect(), 0),
             };
             committed.store(true, Ordering::Release);
+            let mut w = Written {
+                commit: commit_no,
+                early: Vec::new(),
+                durable: Vec::new(),
+            };
+            for ((reply, result), op) in replies.into_iter().zip(results).zip(&ops) {
+                if needs_own_fsync(op, &result, before) {
+                    w.durable.push((reply, result));
+                } else {
+                    w.early.push((reply, result));
+                }
+            }
+            if synced.load(Ordering::Acquire) + 1 >= w.commit {
+                answer(std::mem::take(&mut w.early), &Ok(()));
+            }
             // The syncer is gone only if it panicked; then nobody answers.
-            let _ = written.send(Written { results, replies });
+            let _ = written.send(w);
         }
         for b in barriers {
             let _ = b.send(());
@@ -281,26 +319,57 @@ fn serve(
     }
 }
 
+/// Whether `op`'s answer must wait for its own commit's fsync: all but a
+/// receive that hands out only messages committed before (`seq` at most
+/// `before`) or failed.
+fn needs_own_fsync(op: &Op, result: &Result<Done, StoreError>, before: i64) -> bool {
+    match (op, result) {
+        (Op::Receive(_), Ok(Done::Received(messages))) => messages.iter().any(|m| m.seq > before),
+        (Op::Receive(_), Err(_)) => false,
+        _ => true,
+    }
+}
+
+/// Sends answers whose commits are on disk as far as they need (`synced`
+/// is the outcome of the fsync that put them there).
+fn answer(answers: Vec<(Reply, Result<Done, StoreError>)>, synced: &std::io::Result<()>) {
+    for (reply, result) in answers {
+        let result = match (synced, result) {
+            (Err(e), Ok(_)) => Err(StoreError::Engine(format!(
+                "the commit may not be on disk: fsync of the WAL failed: {e}"
+            ))),
+            (_, result) => result,
+        };
+        // A submitter that went away needs no answer.
+        let _ = reply.send(result);
+    }
+}
+
 /// The syncer thread: one fsync of the WAL for everything written since
-/// the last one, then the answers.
-fn sync(wal: &File, rx: &std_mpsc::Receiver<Written>) {
+/// the last one, then the answers. A commit's early answers go out before
+/// that fsync when the commits before it were covered by the last one.
+fn sync(wal: &File, rx: &std_mpsc::Receiver<Written>, synced: &AtomicU64) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
-        let synced = wal.sync_data();
-        for w in batch {
-            for (reply, result) in w.replies.into_iter().zip(w.results) {
-                let result = match (&synced, result) {
-                    (Err(e), Ok(_)) => Err(StoreError::Engine(format!(
-                        "the commit may not be on disk: fsync of the WAL failed: {e}"
-                    ))),
-                    (_, result) => result,
-                };
-                // A submitter that went away needs no answer.
-                let _ = reply.send(result);
+        let mut done = synced.load(Ordering::Acquire);
+        for w in &mut batch {
+            if done + 1 >= w.commit {
+                answer(std::mem::take(&mut w.early), &Ok(()));
             }
+        }
+        let outcome = wal.sync_data();
+        if outcome.is_ok()
+            && let Some(last) = batch.last()
+        {
+            done = last.commit;
+            synced.store(done, Ordering::Release);
+        }
+        for w in batch {
+            answer(w.early, &outcome);
+            answer(w.durable, &outcome);
         }
     }
 }
@@ -338,6 +407,7 @@ fn commit(conn: &mut Connection, ops: &[Op]) -> Answer {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
+        let before = last_seq(&tx, ops)?;
         let mut results = Results::new(ops.len());
         for step in plan(ops) {
             match step {
@@ -364,16 +434,17 @@ fn commit(conn: &mut Connection, ops: &[Op]) -> Answer {
         match results.finish() {
             Ok(results) => {
                 tx.commit().map_err(err)?;
-                return Ok(results);
+                return Ok((results, before));
             }
             // Alone: its failure is the answer (dropping `tx` rolls back).
-            Err(e) if ops.len() == 1 => return Ok(vec![Err(e)]),
+            Err(e) if ops.len() == 1 => return Ok((vec![Err(e)], before)),
             Err(_) => {}
         }
     }
     let mut tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
+    let before = last_seq(&tx, ops)?;
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let mut savepoint = tx.savepoint().map_err(err)?;
@@ -389,7 +460,20 @@ fn commit(conn: &mut Connection, ops: &[Op]) -> Answer {
         }
     }
     tx.commit().map_err(err)?;
-    Ok(results)
+    Ok((results, before))
+}
+
+/// The highest message `seq` handed out so far (`sqs_messages` counts with
+/// AUTOINCREMENT, so no later message gets a lower one); read only when a
+/// receive needs it.
+fn last_seq(conn: &Connection, ops: &[Op]) -> Result<i64, StoreError> {
+    if !ops.iter().any(|op| matches!(op, Op::Receive(_))) {
+        return Ok(0);
+    }
+    conn.prepare_cached(LAST_SEQ)
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)).optional())
+        .map(Option::unwrap_or_default)
+        .map_err(err)
 }
 
 fn run(conn: &Connection, op: &Op) -> Result<Done, StoreError> {
@@ -591,7 +675,16 @@ fn change_visibility(
     let account = account.to_string();
     let changed = conn
         .prepare_cached(&sql().change_visibility)
-        .and_then(|mut s| s.execute(params![ms(visible_until), account, queue, handle, ms(now)]))
+        .and_then(|mut s| {
+            s.execute(params![
+                ms(visible_until),
+                account,
+                queue,
+                handle,
+                ms(now),
+                queue::token_seq(handle)
+            ])
+        })
         .map_err(err)?;
     if changed > 0 {
         return Ok(VisibilityOutcome::Changed);
@@ -599,8 +692,11 @@ fn change_visibility(
     let held = conn
         .prepare_cached(&sql().held)
         .and_then(|mut s| {
-            s.query_row(params![account, queue, handle], |r| r.get::<_, i64>(0))
-                .optional()
+            s.query_row(
+                params![account, queue, handle, queue::token_seq(handle)],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
         })
         .map_err(err)?;
     Ok(if held.is_some() {
