@@ -102,14 +102,26 @@ pub(crate) fn claim_sql(engine: Engine, fifo: bool) -> String {
 }
 
 /// Hides an in-flight message until $1 ($2 account, $3 queue, $4 receipt
-/// token, $5 now).
+/// token, $5 now, $6 the token's [`token_seq`]).
 pub(crate) const CHANGE_VISIBILITY: &str = "UPDATE sqs_messages SET visible_at = $1 \
-     WHERE account_id = $2 AND queue_name = $3 AND receipt_handle = $4 AND visible_at > $5";
+     WHERE seq = $6 AND account_id = $2 AND queue_name = $3 AND receipt_handle = $4 \
+     AND visible_at > $5";
 
 /// Whether a receipt token still names a message ($1 account, $2 queue,
-/// $3 token).
-pub(crate) const HELD: &str = "SELECT seq FROM sqs_messages WHERE account_id = $1 \
+/// $3 token, $4 the token's [`token_seq`]).
+pub(crate) const HELD: &str = "SELECT seq FROM sqs_messages WHERE seq = $4 AND account_id = $1 \
      AND queue_name = $2 AND receipt_handle = $3";
+
+/// The message a receipt token was made for: a claim makes tokens
+/// `prefix || seq`, so a token finds its row by primary key, with no
+/// index on the tokens to keep up on every claim and delete. A token of
+/// another shape names no message (-1).
+pub(crate) fn token_seq(token: &str) -> i64 {
+    token
+        .rsplit_once('-')
+        .and_then(|(_, seq)| seq.parse().ok())
+        .unwrap_or(-1)
+}
 
 pub(crate) async fn receive(
     engine: Engine,
@@ -179,6 +191,7 @@ pub(crate) async fn change_visibility(
         .bind(queue.to_string())
         .bind(handle.to_string())
         .bind(ms(now))
+        .bind(token_seq(handle))
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -189,6 +202,7 @@ pub(crate) async fn change_visibility(
         .bind(account.to_string())
         .bind(queue.to_string())
         .bind(handle.to_string())
+        .bind(token_seq(handle))
         .fetch_optional(&mut **tx)
         .await?;
     Ok(if held.is_some() {
@@ -196,4 +210,17 @@ pub(crate) async fn change_visibility(
     } else {
         VisibilityOutcome::Gone
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_seq;
+
+    #[test]
+    fn tokens_name_their_seq() {
+        assert_eq!(token_seq("7a05e8d52610cddc6a6f6392-21"), 21);
+        assert_eq!(token_seq("7a05e8d52610cddc6a6f6392-"), -1);
+        assert_eq!(token_seq("no-seq-here"), -1);
+        assert_eq!(token_seq(""), -1);
+    }
 }

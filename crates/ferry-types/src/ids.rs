@@ -67,6 +67,13 @@ pub fn request_id() -> String {
     uuid_like()
 }
 
+/// A new SQS message id (a UUID, as SQS's MessageId), time-ordered for the
+/// same reason as [`event_id`]: the store's message id index is appended
+/// to, and made from the thread's RNG, not a system call per message.
+pub fn message_id() -> String {
+    time_ordered_uuid()
+}
+
 /// A new audit event id (a UUID, as CloudTrail's eventID), time-ordered:
 /// the trail's primary key index is appended to, not scattered over.
 pub fn event_id() -> String {

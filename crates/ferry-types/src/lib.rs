@@ -12,7 +12,7 @@ mod time;
 
 pub use account::{AccountId, InvalidAccountId, InvalidTier, Tier};
 pub use arn::{Arn, InvalidArn};
-pub use ids::{KeyKind, access_key_id, event_id, request_id, secret_access_key};
+pub use ids::{KeyKind, access_key_id, event_id, message_id, request_id, secret_access_key};
 pub use time::{Timestamp, iso8601, iso8601_millis};
 
 /// The region used when a request names none.

@@ -738,7 +738,7 @@ impl Ferry {
             }
         }
         let md5 = md5_hex(req.body.as_bytes());
-        let message_id = uuid::Uuid::new_v4().to_string();
+        let message_id = ferry_types::message_id();
         let mut meta = MessageMeta {
             attributes_md5: message::attributes_md5(&attrs),
             attributes: attrs,
