@@ -211,11 +211,12 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         Ok(p) => p,
         Err(failure) => {
             let AuthFailure { error, caller } = *failure;
+            ex.count(service.signing_name(), &request.operation, error.status);
             audit(
                 &door,
                 &ex,
                 &*service,
-                &request,
+                request,
                 caller,
                 None,
                 Err(&error),
@@ -223,7 +224,6 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
                 ferry_types::DEFAULT_REGION,
             )
             .await;
-            ex.count(service.signing_name(), &request.operation, error.status);
             return protocol.error(&error, &ex.request_id);
         }
     };
@@ -252,11 +252,12 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         e.reason = e.reason.or_else(|| ctx.decision.get());
         e
     });
+    ex.count(service.signing_name(), &request.operation, status);
     audit(
         &door,
         &ex,
         &*service,
-        &request,
+        request,
         Caller::Principal(principal),
         result.recipient,
         outcome.as_ref().map(|_| ctx.decision.get()),
@@ -264,7 +265,6 @@ pub(crate) async fn handle(door: Arc<FrontDoor>, remote: SocketAddr, req: Reques
         &region,
     )
     .await;
-    ex.count(service.signing_name(), &request.operation, status);
     response
 }
 
@@ -384,14 +384,14 @@ async fn audit(
     door: &FrontDoor,
     ex: &Exchange,
     service: &dyn Service,
-    request: &ApiRequest,
+    request: ApiRequest,
     caller: Caller,
     recipient: Option<ferry_types::AccountId>,
     outcome: Result<Option<String>, &ApiError>,
     read_only: bool,
     region: &str,
 ) {
-    let mut params = request.params.to_json();
+    let mut params = request.params.into_json();
     redact(&mut params);
     let (error_code, error_message, reason) = match outcome {
         Ok(reason) => (
@@ -410,7 +410,7 @@ async fn audit(
         .record(AuditRecord {
             event_time: ex.time,
             event_source: service.event_source().to_string(),
-            event_name: request.operation.clone(),
+            event_name: request.operation,
             region: region.to_string(),
             source_ip: ex.remote.ip().to_string(),
             user_agent: ex.user_agent.clone(),

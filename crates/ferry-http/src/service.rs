@@ -24,16 +24,17 @@ impl Params {
         }
     }
 
-    /// The parameters as JSON, for the audit record.
-    pub fn to_json(&self) -> Value {
+    /// The parameters as JSON, for the audit record (the request is done
+    /// with them by then: moved, not copied).
+    pub fn into_json(self) -> Value {
         match self {
             Params::Query(p) => Value::Object(
-                p.iter()
+                p.into_iter()
                     .filter(|(k, _)| k != "Action" && k != "Version")
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .map(|(k, v)| (k, Value::String(v)))
                     .collect(),
             ),
-            Params::Json(v) => v.clone(),
+            Params::Json(v) => v,
         }
     }
 }
