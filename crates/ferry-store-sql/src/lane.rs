@@ -67,6 +67,11 @@ enum Msg {
     },
     /// Answered once everything sent before it is written.
     Barrier(oneshot::Sender<()>),
+    /// From the syncer: it took up this many commits.
+    Taken(usize),
+    /// Write what is queued, then end (the syncer holds a sender too, so
+    /// the channel does not close by itself).
+    Stop,
 }
 
 /// Committed, waiting for the fsync that makes it durable.
@@ -180,6 +185,7 @@ impl Lane {
         let synced = Arc::new(AtomicU64::new(0));
         let synced_by_lane = synced.clone();
         let (msgs, rx) = std_mpsc::channel::<Msg>();
+        let taken = msgs.clone();
         let (written, to_sync) = std_mpsc::channel::<Written>();
         let (stop_checkpoints, stop) = std_mpsc::channel::<()>();
         let flag = committed.clone();
@@ -196,7 +202,7 @@ impl Lane {
             )?,
             spawn(
                 "ferry-sqlite-sync",
-                Box::new(move || sync(&wal, &to_sync, &synced)),
+                Box::new(move || sync(&wal, &to_sync, &synced, &taken)),
             )?,
             spawn(
                 "ferry-sqlite-checkpoint",
@@ -257,20 +263,24 @@ impl Lane {
 
     /// Answers what is queued, then stops the threads and closes the
     /// connections.
-    pub(crate) async fn close(self) {
-        let Lane {
-            msgs,
-            threads,
-            stop_checkpoints,
-        } = self;
-        drop(msgs);
-        let _ = stop_checkpoints.send(());
+    pub(crate) async fn close(mut self) {
+        let _ = self.msgs.send(Msg::Stop);
+        let _ = self.stop_checkpoints.send(());
+        let threads = std::mem::take(&mut self.threads);
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();
             }
         })
         .await;
+    }
+}
+
+impl Drop for Lane {
+    /// A lane dropped without [`Lane::close`] still ends its threads.
+    fn drop(&mut self) {
+        let _ = self.msgs.send(Msg::Stop);
+        let _ = self.stop_checkpoints.send(());
     }
 }
 
@@ -286,10 +296,13 @@ fn serve(
     synced: &AtomicU64,
 ) {
     let mut commit_no = 0u64;
+    // Commits handed to the syncer that it has not taken up yet.
+    let mut untaken = 0usize;
+    let mut ops = Vec::new();
+    let mut replies = Vec::new();
+    let mut barriers = Vec::new();
+    let mut stopping = false;
     while let Ok(first) = rx.recv() {
-        let mut ops = Vec::new();
-        let mut replies = Vec::new();
-        let mut barriers = Vec::new();
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
@@ -298,13 +311,24 @@ fn serve(
                     replies.extend(r);
                 }
                 Msg::Barrier(b) => barriers.push(b),
+                Msg::Taken(n) => untaken = untaken.saturating_sub(n),
+                Msg::Stop => stopping = true,
             }
             if ops.len() < MAX_MERGE {
                 next = rx.try_recv().ok();
             }
         }
+        // While a commit waits for the syncer to take it up, what comes
+        // in could not be fsynced any sooner: it gathers into the next
+        // commit (fewer, larger commits rewrite fewer pages), which is
+        // made as soon as the syncer takes the waiting one.
+        if untaken > 0 && barriers.is_empty() && ops.len() < MAX_MERGE && !stopping {
+            continue;
+        }
         if !ops.is_empty() {
             commit_no += 1;
+            let ops = std::mem::take(&mut ops);
+            let replies = std::mem::take(&mut replies);
             let (results, before) = match commit(&mut conn, &ops) {
                 Ok(answer) => answer,
                 Err(e) => (replies.iter().map(|_| Err(e.clone())).collect(), 0),
@@ -326,13 +350,18 @@ fn serve(
                 answer(std::mem::take(&mut w.early), &Ok(()));
             }
             // The syncer is gone only if it panicked; then nobody answers.
-            let _ = written.send(w);
+            if written.send(w).is_ok() {
+                untaken += 1;
+            }
             if wal.metadata().is_ok_and(|m| m.len() > WAL_RESTART_BYTES) {
                 checkpoint(&conn);
             }
         }
-        for b in barriers {
+        for b in barriers.drain(..) {
             let _ = b.send(());
+        }
+        if stopping {
+            break;
         }
     }
 }
@@ -366,12 +395,19 @@ fn answer(answers: Vec<(Reply, Result<Done, StoreError>)>, synced: &std::io::Res
 /// The syncer thread: one fsync of the WAL for everything written since
 /// the last one, then the answers. A commit's early answers go out before
 /// that fsync when the commits before it were covered by the last one.
-fn sync(wal: &File, rx: &std_mpsc::Receiver<Written>, synced: &AtomicU64) {
+fn sync(
+    wal: &File,
+    rx: &std_mpsc::Receiver<Written>,
+    synced: &AtomicU64,
+    taken: &std_mpsc::Sender<Msg>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
+        // The lane holds what came in meanwhile until now (see `serve`).
+        let _ = taken.send(Msg::Taken(batch.len()));
         let mut done = synced.load(Ordering::Acquire);
         for w in &mut batch {
             if done + 1 >= w.commit {
