@@ -127,6 +127,7 @@ struct Sql {
     redrive_delete: String,
     claim: String,
     claim_fifo: String,
+    claim_one: String,
     change_visibility: String,
     held: String,
 }
@@ -143,8 +144,9 @@ fn sql() -> &'static Sql {
             insert_dedup: numbered(queue::INSERT_DEDUP),
             redrive: numbered(&queue::redrive_sql(sqlite)),
             redrive_delete: numbered(queue::REDRIVE_DELETE_SQLITE),
-            claim: numbered(&queue::claim_sql(sqlite, false)),
-            claim_fifo: numbered(&queue::claim_sql(sqlite, true)),
+            claim: numbered(&queue::claim_select_sqlite(false)),
+            claim_fifo: numbered(&queue::claim_select_sqlite(true)),
+            claim_one: numbered(queue::CLAIM_ONE_SQLITE),
             change_visibility: numbered(queue::CHANGE_VISIBILITY),
             held: numbered(queue::HELD),
         }
@@ -714,7 +716,19 @@ fn receive(conn: &Connection, r: &ReceiveRequest) -> Result<Vec<QueueMessage>, S
         )
         .map_err(err)?;
     let mut out = rows.collect::<Result<Vec<_>, _>>().map_err(err)?;
-    out.sort_by_key(|m| m.seq);
+    drop(stmt);
+    // The claim itself, row by row by primary key; the answer shows each
+    // message as the update leaves it.
+    let mut claim_one = conn.prepare_cached(&sql().claim_one).map_err(err)?;
+    for m in &mut out {
+        m.receive_count += 1;
+        m.visible_at = r.visible_until;
+        m.first_received_at = Some(m.first_received_at.unwrap_or(r.now));
+        m.receipt_handle = Some(format!("{}{}", r.token, m.seq));
+        claim_one
+            .execute(params![ms(m.visible_at), now, m.receipt_handle, m.seq])
+            .map_err(err)?;
+    }
     Ok(out)
 }
 
