@@ -773,3 +773,65 @@ fn change_visibility(
         VisibilityOutcome::Gone
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn receive() -> Op {
+        let now = Utc::now();
+        Op::Receive(ReceiveRequest {
+            account: "123456789012".parse().expect("id"),
+            queue: "q".into(),
+            now,
+            max: 10,
+            visible_until: now,
+            token: "t-".into(),
+            fifo: false,
+            redrive: None,
+        })
+    }
+
+    fn received(seqs: &[i64]) -> Result<Done, StoreError> {
+        let now = Utc::now();
+        Ok(Done::Received(
+            seqs.iter()
+                .map(|&seq| QueueMessage {
+                    account_id: "123456789012".parse().expect("id"),
+                    queue_name: "q".into(),
+                    message_id: format!("m{seq}"),
+                    seq,
+                    body: String::new(),
+                    md5: String::new(),
+                    meta: "{}".into(),
+                    group_id: None,
+                    source_queue: None,
+                    sent_at: now,
+                    visible_at: now,
+                    expires_at: now,
+                    receive_count: 1,
+                    first_received_at: Some(now),
+                    receipt_handle: Some(format!("t-{seq}")),
+                })
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn only_a_receive_of_earlier_messages_skips_its_own_fsync() {
+        assert!(!needs_own_fsync(&receive(), &received(&[3, 7]), 7));
+        assert!(!needs_own_fsync(&receive(), &received(&[]), 0));
+        assert!(
+            needs_own_fsync(&receive(), &received(&[7, 8]), 7),
+            "seq 8 was sent in the receive's own commit"
+        );
+        assert!(!needs_own_fsync(
+            &receive(),
+            &Err(StoreError::Engine("x".into())),
+            0
+        ));
+        let send = Op::Apply(WriteBatch(Vec::new()));
+        assert!(needs_own_fsync(&send, &Ok(Done::Applied), 100));
+    }
+}
