@@ -84,6 +84,16 @@ struct Written {
     durable: Vec<(Reply, Result<Done, StoreError>)>,
 }
 
+impl Written {
+    /// Gives the early answers once every commit before this one is on
+    /// disk (`synced`: the last commit fsynced).
+    fn answer_early_if(&mut self, synced: u64) {
+        if synced + 1 >= self.commit {
+            answer(std::mem::take(&mut self.early), &Ok(()));
+        }
+    }
+}
+
 /// The handle to a store's lane threads.
 pub(crate) struct Lane {
     msgs: std_mpsc::Sender<Msg>,
@@ -266,9 +276,9 @@ impl Lane {
     /// Answers what is queued, then stops the threads and closes the
     /// connections.
     pub(crate) async fn close(mut self) {
-        let _ = self.msgs.send(Msg::Stop);
-        let _ = self.stop_checkpoints.send(());
         let threads = std::mem::take(&mut self.threads);
+        // Dropping the handle tells the threads to stop (see `Drop`).
+        drop(self);
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();
@@ -348,9 +358,7 @@ fn serve(
                     w.early.push((reply, result));
                 }
             }
-            if synced.load(Ordering::Acquire) + 1 >= w.commit {
-                answer(std::mem::take(&mut w.early), &Ok(()));
-            }
+            w.answer_early_if(synced.load(Ordering::Acquire));
             // The syncer is gone only if it panicked; then nobody answers.
             if written.send(w).is_ok() {
                 untaken += 1;
@@ -412,9 +420,7 @@ fn sync(
         let _ = taken.send(Msg::Taken(batch.len()));
         let mut done = synced.load(Ordering::Acquire);
         for w in &mut batch {
-            if done + 1 >= w.commit {
-                answer(std::mem::take(&mut w.early), &Ok(()));
-            }
+            w.answer_early_if(done);
         }
         let outcome = wal.sync_data();
         if outcome.is_ok()
